@@ -1,0 +1,58 @@
+"""Command line: argparse subcommands. The only place that prints (besides the commands' `run`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from bridge import __version__
+from bridge.errors import BridgeError
+
+# Subcommand modules under bridge.commands, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "classify",
+    "bench",
+)
+DEFAULT_COMMAND: str | None = None  # the subcommand run when none is given (the canvas, once it exists)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_bridge.py",
+        description="Pict2Audio Bridge: drawing-to-sound instrument (draw, classify, match, send OSC).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"bridge.commands.{name}").register(subparsers)
+    return parser
+
+
+def _wants_default_command(argv: list[str]) -> bool:
+    """No subcommand given: `run_bridge.py` alone, or with only options of the default command."""
+    if {"-h", "--help", "--version"} & set(argv):
+        return False
+    return not any(arg in COMMANDS for arg in argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if DEFAULT_COMMAND and _wants_default_command(argv):
+        argv = [DEFAULT_COMMAND, *argv]
+    args = parser.parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BridgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

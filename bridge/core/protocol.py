@@ -1,0 +1,132 @@
+"""The OSC output contract (SPEC §4) as data, and constructors for each message.
+
+`ADDRESSES` is the one table: the README table, the patches and the OSC adapters are checked
+against it. Argument types are limited to `i`, `f`, `s` (Pure Data's `oscparse` rejects others).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.core.bank import Match
+from bridge.core.labels import Overrides, Prediction
+
+OSC_TYPES = {"i": int, "f": float, "s": str}
+
+
+@dataclass(frozen=True)
+class Address:
+    """One OSC address: when it is sent and its arguments as (name, OSC type tag) pairs."""
+
+    path: str
+    args: tuple[tuple[str, str], ...]
+    when: str
+
+    @property
+    def typetags(self) -> str:
+        return "".join(tag for _, tag in self.args)
+
+
+ADDRESSES: dict[str, Address] = {
+    "labels": Address(
+        "/pict2audio/labels",
+        (("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("p_pitch", "f"), ("p_volume", "f"), ("p_timbre", "f")),
+        "after each live classification while drawing (rate-limited)",
+    ),
+    "match": Address(
+        "/pict2audio/match",
+        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("score", "f")),
+        "when the best-matching sample changes",
+    ),
+    "play": Address(
+        "/pict2audio/play",
+        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s")),
+        "when a pen stroke is finished (pen up) or a trigger control fires",
+    ),
+    "stroke_begin": Address("/pict2audio/stroke/begin", (("stroke_id", "i"),), "pen down"),
+    "stroke_end": Address("/pict2audio/stroke/end", (("stroke_id", "i"),), "pen up"),
+    "override": Address(
+        "/pict2audio/override",
+        (("pitch", "i"), ("volume", "s"), ("timbre", "s")),
+        "when a label override is set or released: the whole override state; -1 / 'none' = not overridden",
+    ),
+    "clear": Address("/pict2audio/clear", (("stroke_count", "i"),), "when the canvas is cleared"),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One OSC message; arguments are checked against the address table when built."""
+
+    address: str
+    args: tuple[int | float | str, ...]
+
+    def __post_init__(self) -> None:
+        spec = next((a for a in ADDRESSES.values() if a.path == self.address), None)
+        if spec is None:
+            raise ValueError(f"unknown OSC address {self.address!r}")
+        if len(self.args) != len(spec.args):
+            raise ValueError(f"{self.address} takes {len(spec.args)} arguments, got {len(self.args)}")
+        for (name, tag), value in zip(spec.args, self.args):
+            if type(value) is not OSC_TYPES[tag]:
+                raise ValueError(f"{self.address} {name}: expected OSC type {tag!r}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The messages caused by one event, sent together as one OSC bundle.
+
+    t_ms: the event's time on the session clock (ms since the drawing started).
+    """
+
+    messages: tuple[Message, ...]
+    t_ms: float
+
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(m.address for m in self.messages)
+
+    def find(self, name: str) -> Message | None:
+        path = ADDRESSES[name].path
+        return next((m for m in self.messages if m.address == path), None)
+
+
+def labels_message(prediction: Prediction) -> Message:
+    lab = prediction.labels
+    conf = prediction.confidences()
+    return Message(
+        ADDRESSES["labels"].path,
+        (lab.pitch, lab.volume, lab.timbre, conf["pitch"], conf["volume"], conf["timbre"]),
+    )
+
+
+def match_message(match: Match) -> Message:
+    lab = match.sample.labels
+    return Message(ADDRESSES["match"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre, float(match.score)))
+
+
+def play_message(match: Match) -> Message:
+    lab = match.sample.labels
+    return Message(ADDRESSES["play"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre))
+
+
+def stroke_begin_message(stroke_id: int) -> Message:
+    return Message(ADDRESSES["stroke_begin"].path, (stroke_id,))
+
+
+def stroke_end_message(stroke_id: int) -> Message:
+    return Message(ADDRESSES["stroke_end"].path, (stroke_id,))
+
+
+def override_message(overrides: Overrides) -> Message:
+    return Message(
+        ADDRESSES["override"].path,
+        (
+            -1 if overrides.pitch is None else overrides.pitch,
+            overrides.volume or "none",
+            overrides.timbre or "none",
+        ),
+    )
+
+
+def clear_message(stroke_count: int) -> Message:
+    return Message(ADDRESSES["clear"].path, (stroke_count,))

@@ -1,0 +1,132 @@
+"""The one rasteriser: a drawing -> the 400x400 RGB canvas image with its grid (SPEC §2).
+
+Training, live classification and replay all render through `CanvasRaster`, so a stroke looks the
+same to the model wherever it comes from. Strokes are anti-aliased capsules (round caps and joins);
+a stroke's coverage is the max over its segments and is composited once over the canvas as it was
+before the stroke, so rendering a stroke point by point (live) gives the same pixels as rendering
+it whole (replay).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.labels import BACKGROUND_RGB, CANVAS_SIZE_PX, GRID_RGB, GRID_STEP_PX
+
+
+def background_image(
+    *,
+    size_px: int = CANVAS_SIZE_PX,
+    grid: bool = True,
+    grid_rgb: tuple[int, int, int] = GRID_RGB,
+    grid_step_px: int = GRID_STEP_PX,
+    grid_width_px: int = 1,
+    grid_offset_px: int = 0,
+) -> np.ndarray:
+    """White canvas with light-grey grid lines every `grid_step_px`; float32, shape (size, size, 3)."""
+    image = np.empty((size_px, size_px, 3), dtype=np.float32)
+    image[:] = BACKGROUND_RGB
+    if grid:
+        for start in range(grid_step_px + grid_offset_px, size_px, grid_step_px):
+            lines = slice(max(start - grid_width_px // 2, 0), start - grid_width_px // 2 + grid_width_px)
+            image[lines, :] = grid_rgb
+            image[:, lines] = grid_rgb
+    return image
+
+
+class CanvasRaster:
+    """A canvas that strokes are drawn into, incrementally or all at once.
+
+    Usage: `begin_stroke(stroke)`, then `extend_stroke(points)` as points arrive (or
+    `draw_stroke(stroke)` for a finished one). `image()` returns the uint8 canvas.
+    """
+
+    def __init__(self, background: np.ndarray | None = None) -> None:
+        self.background = background_image() if background is None else background.astype(np.float32)
+        self.size_px = self.background.shape[0]
+        self._canvas = self.background.copy()
+        self._before_stroke: np.ndarray | None = None
+        self._coverage = np.zeros(self.background.shape[:2], dtype=np.float32)
+        self._stroke: Stroke | None = None
+        self._last_point: Point | None = None
+        yy, xx = np.mgrid[0 : self.size_px, 0 : self.size_px].astype(np.float32)
+        self._px_x = xx + 0.5  # pixel centres
+        self._px_y = yy + 0.5
+
+    def clear(self) -> None:
+        self._canvas = self.background.copy()
+        self._stroke = None
+
+    def begin_stroke(self, stroke: Stroke) -> None:
+        """Start a stroke; its own points (if any) are drawn at once."""
+        self._before_stroke = self._canvas.copy()
+        self._coverage[:] = 0.0
+        self._stroke = stroke
+        self._last_point = None
+        self.extend_stroke(stroke.points)
+
+    def extend_stroke(self, points: tuple[Point, ...] | list[Point]) -> None:
+        """Add points to the current stroke and update the canvas where they land."""
+        if self._stroke is None or self._before_stroke is None:
+            raise RuntimeError("extend_stroke() before begin_stroke()")
+        radius = self._stroke.width_px / 2.0
+        for point in points:
+            start = self._last_point or point
+            box = self._stamp_segment(start, point, radius)
+            self._last_point = point
+            if box is not None:
+                self._composite(box)
+
+    def draw_stroke(self, stroke: Stroke) -> None:
+        self.begin_stroke(stroke)
+
+    def draw(self, drawing: Drawing) -> None:
+        """Draw every stroke; a drawing saved on another canvas size is scaled to this one."""
+        sx, sy = self.size_px / drawing.width_px, self.size_px / drawing.height_px
+        for stroke in drawing.strokes:
+            if (sx, sy) != (1.0, 1.0):
+                points = tuple(Point(p.x * sx, p.y * sy, p.t_ms) for p in stroke.points)
+                stroke = Stroke(points, stroke.color, stroke.width_px * (sx + sy) / 2, stroke.tool)
+            self.draw_stroke(stroke)
+
+    def image(self) -> np.ndarray:
+        """The canvas as uint8 RGB, shape (size, size, 3)."""
+        return np.rint(self._canvas).astype(np.uint8)
+
+    def _stamp_segment(self, p0: Point, p1: Point, radius: float) -> tuple[int, int, int, int] | None:
+        """Max-accumulate the anti-aliased coverage of one capsule; return its bounding box."""
+        reach = radius + 1.0
+        x0 = max(int(np.floor(min(p0.x, p1.x) - reach)), 0)
+        x1 = min(int(np.ceil(max(p0.x, p1.x) + reach)) + 1, self.size_px)
+        y0 = max(int(np.floor(min(p0.y, p1.y) - reach)), 0)
+        y1 = min(int(np.ceil(max(p0.y, p1.y) + reach)) + 1, self.size_px)
+        if x0 >= x1 or y0 >= y1:
+            return None
+        px = self._px_x[y0:y1, x0:x1] - p0.x
+        py = self._px_y[y0:y1, x0:x1] - p0.y
+        dx, dy = p1.x - p0.x, p1.y - p0.y
+        length_sq = dx * dx + dy * dy
+        if length_sq > 0:
+            t = np.clip((px * dx + py * dy) / length_sq, 0.0, 1.0)
+            px = px - t * dx
+            py = py - t * dy
+        distance = np.sqrt(px * px + py * py)
+        coverage = np.clip(radius - distance + 0.5, 0.0, 1.0)
+        np.maximum(self._coverage[y0:y1, x0:x1], coverage, out=self._coverage[y0:y1, x0:x1])
+        return y0, y1, x0, x1
+
+    def _composite(self, box: tuple[int, int, int, int]) -> None:
+        y0, y1, x0, x1 = box
+        assert self._stroke is not None and self._before_stroke is not None
+        alpha = self._coverage[y0:y1, x0:x1, None]
+        below = self._before_stroke[y0:y1, x0:x1]
+        ink = self.background[y0:y1, x0:x1] if self._stroke.tool == "eraser" else np.float32(self._stroke.rgb)
+        self._canvas[y0:y1, x0:x1] = below + (ink - below) * alpha
+
+
+def rasterise(drawing: Drawing, *, background: np.ndarray | None = None) -> np.ndarray:
+    """Render a whole drawing; uint8 RGB of shape (400, 400, 3). Deterministic."""
+    raster = CanvasRaster(background)
+    raster.draw(drawing)
+    return raster.image()

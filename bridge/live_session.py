@@ -1,0 +1,97 @@
+"""Runs one Engine on a worker thread: any thread posts events, sinks receive the bundles.
+
+The canvas, the MIDI input and the OSC control input all post events here; the engine (with the
+classifier and matcher) runs only on the worker thread, so the UI never waits for a model. Sinks
+(OSC sender, local audio, HUD, recorders) are called on the worker thread with each bundle; a sink
+that raises is logged and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bridge.core.engine import Engine
+from bridge.core.protocol import Bundle
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[Bundle], None]
+ENGINE_EVENTS = ("pen_down", "pen_move", "pen_up", "set_override", "release_overrides", "trigger", "clear",
+                 "load_drawing")
+
+
+class LiveSession:
+    """Owns the engine's thread and the session clock (ms since the drawing started)."""
+
+    def __init__(self, engine: Engine, sinks: list[Sink] | None = None, *, clock: Callable[[], float] = time.monotonic):
+        self.engine = engine
+        self.sinks: list[Sink] = list(sinks or [])
+        self._clock = clock
+        self._t0 = clock()
+        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.sink_errors: list[str] = []
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def now_ms(self) -> float:
+        """The session clock: ms since the session (or the last clear) started."""
+        return (self._clock() - self._t0) * 1000.0
+
+    def restart_clock(self) -> None:
+        self._t0 = self._clock()
+
+    def start(self) -> LiveSession:
+        self._thread = threading.Thread(target=self._run, name="pict2audio-engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def post(self, event: str, **kwargs: Any) -> None:
+        """Queue an engine call, e.g. post("pen_move", x=10, y=20); t_ms defaults to now."""
+        if event not in ENGINE_EVENTS:
+            raise ValueError(f"unknown engine event {event!r}; expected one of {', '.join(ENGINE_EVENTS)}")
+        kwargs.setdefault("t_ms", self.now_ms())
+        self.idle.clear()
+        self._queue.put((event, kwargs))
+
+    def wait_idle(self, timeout_s: float = 5.0) -> bool:
+        """Block until every posted event has been handled (for tests and shutdown)."""
+        return self.idle.wait(timeout_s)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            self.handle(*item)
+            if self._queue.empty():
+                self.idle.set()
+
+    def handle(self, event: str, kwargs: dict[str, Any]) -> Bundle | None:
+        """Run one engine call and deliver its bundle (on the calling thread)."""
+        try:
+            bundle = getattr(self.engine, event)(**kwargs)
+        except Exception as exc:  # a bad event must not kill the session
+            log.error("engine rejected %s(%s): %s", event, kwargs, exc)
+            self.engine.errors.append(f"{event}: {exc}")
+            return None
+        if bundle is not None and bundle.messages:
+            for sink in self.sinks:
+                try:
+                    sink(bundle)
+                except Exception as exc:
+                    log.error("output %r failed: %s", sink, exc)
+                    self.sink_errors.append(f"{getattr(sink, '__name__', sink)}: {exc}")
+                    del self.sink_errors[:-20]
+        return bundle

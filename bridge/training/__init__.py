@@ -1,0 +1,1 @@
+"""Dataset generation and Keras training. The live path never imports this package."""
