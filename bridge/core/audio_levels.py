@@ -1,0 +1,96 @@
+"""Pure sound-level and pitch helpers (numpy only): dBFS, MIDI <-> Hz, the pitch folding rule,
+the SPEC §3 gain scheme and the level rule that turns measured levels into a volume class.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bridge.core.labels import PITCHES, VOLUMES
+
+SILENCE_DBFS = -120.0  # floor for the log of a zero level
+FULL_SCALE = 0.999  # a sample at or above this magnitude counts as clipped (16-bit max is 0.99997)
+
+# SPEC §3: low = med - 22 dB, high = med + 10 dB clipped at full scale.
+GAIN_DB: dict[str, float] = {"low": -22.0, "med": 0.0, "high": 10.0}
+
+# The DSP volume rule (thresholds measured on the NSynth training notes and the rendered GM notes,
+# see bridge/training/sound_train.py): a file that saturates or is louder than any `med` note is
+# `high`; a file whose peak stays well below full scale is `low`; the rest is `med`.
+LOW_PEAK_BELOW_DBFS = -15.0
+HIGH_CLIP_FRACTION = 2e-4
+HIGH_RMS_ABOVE_DBFS = -4.0
+LEVEL_SOFTNESS_DB = 2.0  # width of the logistic that turns a margin in dB into a confidence
+
+
+def gain_to_db(gain: float | np.ndarray) -> float | np.ndarray:
+    """Amplitude ratio -> dB (floored at SILENCE_DBFS)."""
+    value = 20.0 * np.log10(np.maximum(np.abs(gain), 10 ** (SILENCE_DBFS / 20)))
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def db_to_gain(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def hz_to_midi(frequency_hz: float) -> float:
+    """Fractional MIDI note of a frequency (A4 = 440 Hz = 69)."""
+    if not frequency_hz > 0:
+        raise ValueError(f"frequency must be > 0 Hz, got {frequency_hz}")
+    return 69.0 + 12.0 * math.log2(frequency_hz / 440.0)
+
+
+def midi_to_hz(midi_note: float) -> float:
+    return 440.0 * 2.0 ** ((midi_note - 69.0) / 12.0)
+
+
+def fold_pitch(midi_note: float) -> int:
+    """The pitch class used for matching: nearest semitone, folded by octaves into 69..80.
+
+    A note keeps its pitch class (C3 -> C5 = 72, A1 -> A4 = 69); notes inside 69..80 are unchanged.
+    """
+    note = int(round(midi_note))
+    low = PITCHES[0]
+    return low + (note - low) % len(PITCHES)
+
+
+def apply_gain_scheme(audio: np.ndarray, volume: str) -> np.ndarray:
+    """SPEC §3: the `med` audio scaled to `volume` (float32, clipped at full scale)."""
+    if volume not in GAIN_DB:
+        raise ValueError(f"volume must be one of {', '.join(VOLUMES)}, got {volume!r}")
+    out = np.asarray(audio, dtype=np.float32) * np.float32(db_to_gain(GAIN_DB[volume]))
+    return np.clip(out, -1.0, 1.0)
+
+
+def level_descriptors(audio: np.ndarray) -> dict[str, float]:
+    """RMS and peak in dBFS and the share of clipped samples of audio (any shape, float, full scale 1.0)."""
+    x = np.asarray(audio, dtype=np.float32)
+    if x.size == 0:
+        return {"rms_dbfs": SILENCE_DBFS, "peak_dbfs": SILENCE_DBFS, "clip_fraction": 0.0}
+    mags = np.abs(x)
+    rms = math.sqrt(float(np.mean(np.square(x, dtype=np.float64))))
+    return {
+        "rms_dbfs": float(gain_to_db(rms)),
+        "peak_dbfs": float(gain_to_db(float(mags.max()))),
+        "clip_fraction": float(np.count_nonzero(mags >= FULL_SCALE) / mags.size),
+    }
+
+
+def _sigmoid(margin_db: float) -> float:
+    return 1.0 / (1.0 + math.exp(-margin_db / LEVEL_SOFTNESS_DB))
+
+
+def volume_from_levels(*, rms_dbfs: float, peak_dbfs: float, clip_fraction: float) -> tuple[str, tuple[float, ...]]:
+    """The DSP volume rule -> (class, pseudo-probabilities in VOLUMES order).
+
+    The probabilities come from logistic margins (in dB) to the two thresholds; they are a confidence,
+    not a calibrated probability.
+    """
+    clip_margin_db = 10.0 * math.log10(max(clip_fraction, 1e-9) / HIGH_CLIP_FRACTION)
+    p_high = max(_sigmoid(clip_margin_db), _sigmoid(rms_dbfs - HIGH_RMS_ABOVE_DBFS))
+    p_low = (1.0 - p_high) * _sigmoid(LOW_PEAK_BELOW_DBFS - peak_dbfs)
+    p_med = max(0.0, 1.0 - p_high - p_low)
+    probs = (p_low, p_med, p_high)
+    return VOLUMES[int(np.argmax(probs))], probs
