@@ -12,10 +12,17 @@ from bridge.errors import BridgeError
 
 # Subcommand modules under bridge.commands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
+    "play",
     "classify",
+    "train_image",
     "bench",
+    "replay",
+    "midi_ports",
+    "midi_learn",
+    "index",
+    "train_sound",
 )
-DEFAULT_COMMAND: str | None = None  # the subcommand run when none is given (the canvas, once it exists)
+DEFAULT_COMMAND: str | None = "play"  # the subcommand run when none is given: the live canvas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,18 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+GLOBAL_FLAGS = ("-v", "-vv", "--verbose")
+
+
 def _wants_default_command(argv: list[str]) -> bool:
     """No subcommand given: `run_bridge.py` alone, or with only options of the default command."""
     if {"-h", "--help", "--version"} & set(argv):
         return False
-    return not any(arg in COMMANDS for arg in argv)
+    return not any(arg.replace("-", "_") in COMMANDS for arg in argv)  # "midi-ports" is module midi_ports
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if DEFAULT_COMMAND and _wants_default_command(argv):
-        argv = [DEFAULT_COMMAND, *argv]
+        verbosity = [a for a in argv if a in GLOBAL_FLAGS]  # top-level flags go before the subcommand
+        argv = [*verbosity, DEFAULT_COMMAND, *(a for a in argv if a not in GLOBAL_FLAGS)]
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

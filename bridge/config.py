@@ -76,6 +76,12 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--osc-latency-ms", type=float, help="OSC bundle timetag look-ahead in ms (default 0: now)")
     parser.add_argument("--audio", choices=("local", "none"), help="play samples locally with pygame (default local)")
     parser.add_argument("--bank", type=Path, metavar="FOLDER", help="sound bank folder (default: built-in bank)")
+    parser.add_argument("--control-port", type=int, metavar="PORT", help="listen for OSC control here (default: off)")
+    parser.add_argument("--control-host", metavar="HOST", help="OSC control bind address (default 127.0.0.1)")
+    parser.add_argument("--midi-in", metavar="PORT",
+                        help="MIDI controller input: a port name or part of one (see midi-ports), or 'virtual'")
+    parser.add_argument("--midi-backend", metavar="BACKEND",
+                        help="mido backend (default mido.backends.rtmidi; e.g. mido.backends.rtmidi/UNIX_JACK)")
 
 
 def load_config(args: argparse.Namespace) -> Config:

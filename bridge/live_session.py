@@ -43,8 +43,9 @@ class LiveSession:
         """The session clock: ms since the session (or the last clear) started."""
         return (self._clock() - self._t0) * 1000.0
 
-    def restart_clock(self) -> None:
-        self._t0 = self._clock()
+    def restart_clock(self, *, at_ms: float = 0.0) -> None:
+        """Restart the session clock so that now_ms() reads `at_ms` (e.g. after opening a drawing)."""
+        self._t0 = self._clock() - at_ms / 1000.0
 
     def start(self) -> LiveSession:
         self._thread = threading.Thread(target=self._run, name="pict2audio-engine", daemon=True)

@@ -158,3 +158,20 @@ def test_labels_and_overrides_are_validated():
     with pytest.raises(ValueError):
         Labels(70, "loud", "reed")
     assert Drawing().duration_ms() == 0.0
+
+
+def test_event_times_are_quantised_like_the_saved_file():
+    engine = make_engine()
+    bundle = engine.pen_down(x=10, y=10, t_ms=12.3456789, color="#000000", width_px=4)
+    assert bundle.t_ms == 12.346
+    assert engine.set_override("pitch", 70, t_ms=20.00049).t_ms == 20.0
+
+
+def test_a_classifier_returning_nan_is_contained():
+    def nan_classifier(image):
+        return Prediction.from_probabilities([float("nan")] * 12, [0.1, 0.8, 0.1], [0.125] * 8)
+
+    engine = Engine(classify=nan_classifier, match=label_matcher)
+    bundle = engine.pen_down(x=10, y=10, t_ms=0, color="#000000", width_px=4)
+    assert names(bundle) == ["stroke/begin"]
+    assert "non-finite" in engine.errors[-1]

@@ -58,8 +58,8 @@ class SoundFeatures:
     """What the labellers need of one sound.
 
     log_mel: (N_MELS, N_FRAMES) float32, dB re a full-scale sine scaled by 1/50 (0 dB -> 0, floor -> -2).
-    f0_hz / midi_note: YIN estimate (None when no stable f0 was found); pitch_stability: share of the
-    analysed frames whose nearest semitone agrees with the median.
+    f0_hz / midi_note: YIN estimate (None when no f0 was found); pitch_stability: the winning pitch
+    class's share of the frames' (RMS-weighted) votes.
     """
 
     log_mel: np.ndarray
@@ -69,6 +69,7 @@ class SoundFeatures:
     rms_dbfs: float
     peak_dbfs: float
     clip_fraction: float
+    clipped_samples: int
     duration_s: float
 
     def descriptors(self) -> dict[str, float | None]:
@@ -79,6 +80,7 @@ class SoundFeatures:
             "rms_dbfs": round(self.rms_dbfs, 3),
             "peak_dbfs": round(self.peak_dbfs, 3),
             "clip_fraction": round(self.clip_fraction, 6),
+            "clipped_samples": self.clipped_samples,
             "duration_s": round(self.duration_s, 4),
         }
 
@@ -156,7 +158,12 @@ def log_mel(clip: np.ndarray) -> np.ndarray:
 
 
 def estimate_f0(mono: np.ndarray) -> tuple[float | None, float]:
-    """YIN f0 (Hz) over the first second after the attack, from the loud frames; (None, 0) if none."""
+    """YIN f0 over the first second after the attack -> (f0 in Hz or None, pitch stability 0..1).
+
+    Each loud frame votes, weighted by its RMS, for its pitch class (nearest semitone folded by octave,
+    so YIN's octave jumps do not split the vote); f0 is the median of the frames of the winning class,
+    stability the winning class's share of the vote.
+    """
     import librosa
 
     start = int(YIN_SKIP_SECONDS * SAMPLE_RATE_HZ)
@@ -169,15 +176,19 @@ def estimate_f0(mono: np.ndarray) -> tuple[float | None, float]:
     f0 = librosa.yin(
         seg, fmin=YIN_FMIN_HZ, fmax=YIN_FMAX_HZ, sr=SAMPLE_RATE_HZ, frame_length=YIN_FRAME, hop_length=hop
     )
-    rms = librosa.feature.rms(y=seg, frame_length=YIN_FRAME, hop_length=hop)[0][: f0.size]
+    rms = librosa.feature.rms(y=seg, frame_length=YIN_FRAME, hop_length=hop)[0]
+    n = min(f0.size, rms.size)
+    f0, rms = f0[:n], rms[:n]
     rms_db = 20 * np.log10(np.maximum(rms, 1e-9))
-    keep = (rms_db >= rms_db.max() - YIN_TOP_DB) & np.isfinite(f0[: rms.size])
-    if not keep.any():
+    keep = (rms_db >= rms_db.max() - YIN_TOP_DB) & np.isfinite(f0) & (f0 > 0)
+    if not keep.any() or rms[keep].sum() <= 0:
         return None, 0.0
-    notes = 69.0 + 12.0 * np.log2(f0[: rms.size][keep] / 440.0)
-    median_note = float(np.median(notes))
-    stability = float(np.mean(np.round(notes) == round(median_note)))
-    return 440.0 * 2 ** ((median_note - 69.0) / 12.0), stability
+    notes = 69.0 + 12.0 * np.log2(f0[keep] / 440.0)
+    classes = np.mod(np.round(notes).astype(np.int64), 12)
+    votes = np.bincount(classes, weights=rms[keep], minlength=12)
+    winner = int(np.argmax(votes))
+    median_note = float(np.median(notes[classes == winner]))
+    return 440.0 * 2 ** ((median_note - 69.0) / 12.0), float(votes[winner] / votes.sum())
 
 
 def prepare(audio: np.ndarray, *, sample_rate_hz: int) -> SoundFeatures:
@@ -198,6 +209,14 @@ def prepare(audio: np.ndarray, *, sample_rate_hz: int) -> SoundFeatures:
         duration_s=duration_s,
         **levels,
     )
+
+
+def warm_up() -> None:
+    """Load librosa's lazily imported parts and numba caches (slow, once per process): done before
+    forking workers, so they start warm."""
+    t = np.arange(SAMPLE_RATE_HZ // 2) / SAMPLE_RATE_HZ
+    prepare(np.sin(2 * np.pi * 440.0 * t).astype(np.float32), sample_rate_hz=SAMPLE_RATE_HZ)
+    _to_mono_16k(np.zeros((441, 1), np.float32), 44_100)
 
 
 def features_for_file(path: str | os.PathLike) -> SoundFeatures:

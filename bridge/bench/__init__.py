@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIGURE_MODULES: tuple[str, ...] = ("classify",)
+FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas")
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ FULL_SCALE = 0.999  # a sample at or above this magnitude counts as clipped (16-
 # SPEC §3: low = med - 22 dB, high = med + 10 dB clipped at full scale.
 GAIN_DB: dict[str, float] = {"low": -22.0, "med": 0.0, "high": 10.0}
 
-# The DSP volume rule (thresholds measured on the NSynth training notes and the rendered GM notes,
-# see bridge/training/sound_train.py): a file that saturates or is louder than any `med` note is
-# `high`; a file whose peak stays well below full scale is `low`; the rest is `med`.
+# The DSP volume rule (thresholds checked on the NSynth training notes and the rendered GM notes by
+# `train-sound`, see dsp_calibration in models/sound/sound_cnn.json): a file that saturates (two or more
+# samples at full scale: one can be plain peak normalisation) or is louder than any `med` note is `high`;
+# a file whose peak stays well below full scale is `low` (NSynth: low peaks <= -22 dBFS, med >= -7.5 dBFS);
+# the rest is `med`.
 LOW_PEAK_BELOW_DBFS = -15.0
-HIGH_CLIP_FRACTION = 2e-4
+HIGH_MIN_CLIPPED_SAMPLES = 2
 HIGH_RMS_ABOVE_DBFS = -4.0
 LEVEL_SOFTNESS_DB = 2.0  # width of the logistic that turns a margin in dB into a confidence
 
@@ -51,7 +53,7 @@ def fold_pitch(midi_note: float) -> int:
 
     A note keeps its pitch class (C3 -> C5 = 72, A1 -> A4 = 69); notes inside 69..80 are unchanged.
     """
-    note = int(round(midi_note))
+    note = math.floor(midi_note + 0.5)
     low = PITCHES[0]
     return low + (note - low) % len(PITCHES)
 
@@ -65,32 +67,38 @@ def apply_gain_scheme(audio: np.ndarray, volume: str) -> np.ndarray:
 
 
 def level_descriptors(audio: np.ndarray) -> dict[str, float]:
-    """RMS and peak in dBFS and the share of clipped samples of audio (any shape, float, full scale 1.0)."""
+    """RMS and peak in dBFS and clipping of audio ((frames,) or (frames, channels), float, full scale 1.0).
+
+    clipped_samples counts the frames where any channel is at full scale; clip_fraction is their share.
+    """
     x = np.asarray(audio, dtype=np.float32)
     if x.size == 0:
-        return {"rms_dbfs": SILENCE_DBFS, "peak_dbfs": SILENCE_DBFS, "clip_fraction": 0.0}
+        return {"rms_dbfs": SILENCE_DBFS, "peak_dbfs": SILENCE_DBFS, "clip_fraction": 0.0, "clipped_samples": 0}
     mags = np.abs(x)
+    full = mags >= FULL_SCALE
+    clipped = int(np.count_nonzero(full.any(axis=1) if full.ndim == 2 else full))
     rms = math.sqrt(float(np.mean(np.square(x, dtype=np.float64))))
     return {
         "rms_dbfs": float(gain_to_db(rms)),
         "peak_dbfs": float(gain_to_db(float(mags.max()))),
-        "clip_fraction": float(np.count_nonzero(mags >= FULL_SCALE) / mags.size),
+        "clip_fraction": clipped / x.shape[0],
+        "clipped_samples": clipped,
     }
 
 
-def _sigmoid(margin_db: float) -> float:
-    return 1.0 / (1.0 + math.exp(-margin_db / LEVEL_SOFTNESS_DB))
+def _confidence(margin_db: float) -> float:
+    """A margin in dB past a threshold -> 0.5 (on it) .. 1.0 (far past it)."""
+    return 1.0 / (1.0 + math.exp(-max(margin_db, 0.0) / LEVEL_SOFTNESS_DB))
 
 
-def volume_from_levels(*, rms_dbfs: float, peak_dbfs: float, clip_fraction: float) -> tuple[str, tuple[float, ...]]:
-    """The DSP volume rule -> (class, pseudo-probabilities in VOLUMES order).
-
-    The probabilities come from logistic margins (in dB) to the two thresholds; they are a confidence,
-    not a calibrated probability.
-    """
-    clip_margin_db = 10.0 * math.log10(max(clip_fraction, 1e-9) / HIGH_CLIP_FRACTION)
-    p_high = max(_sigmoid(clip_margin_db), _sigmoid(rms_dbfs - HIGH_RMS_ABOVE_DBFS))
-    p_low = (1.0 - p_high) * _sigmoid(LOW_PEAK_BELOW_DBFS - peak_dbfs)
-    p_med = max(0.0, 1.0 - p_high - p_low)
-    probs = (p_low, p_med, p_high)
-    return VOLUMES[int(np.argmax(probs))], probs
+def volume_from_levels(*, rms_dbfs: float, peak_dbfs: float, clipped_samples: int) -> tuple[str, float]:
+    """The DSP volume rule -> (class, confidence 0.5..1 from the margin in dB to the nearest threshold)."""
+    # Clipping margin in dB of sample count: 1.5 samples (between one and two) is the threshold.
+    clip_margin_db = 10.0 * math.log10(max(clipped_samples, 0.1) / (HIGH_MIN_CLIPPED_SAMPLES - 0.5))
+    rms_margin_db = rms_dbfs - HIGH_RMS_ABOVE_DBFS
+    if clipped_samples >= HIGH_MIN_CLIPPED_SAMPLES or rms_dbfs > HIGH_RMS_ABOVE_DBFS:
+        return "high", _confidence(max(clip_margin_db, rms_margin_db))
+    low_margin_db = LOW_PEAK_BELOW_DBFS - peak_dbfs
+    if low_margin_db > 0:
+        return "low", _confidence(low_margin_db)
+    return "med", _confidence(min(-low_margin_db, -clip_margin_db, -rms_margin_db))

@@ -41,6 +41,11 @@ class EngineConfig:
     max_errors_kept: int = 20
 
 
+def quantise_ms(t_ms: float) -> float:
+    """Times are kept to 0.001 ms, as the saved drawing keeps them, so live and replay agree exactly."""
+    return round(float(t_ms), 3)
+
+
 def uniform_prediction() -> Prediction:
     """What the engine assumes before anything is drawn (every class equally likely)."""
     return Prediction.from_probabilities(*([1.0 / len(CLASSES[h])] * len(CLASSES[h]) for h in HEADS))
@@ -79,6 +84,7 @@ class Engine:
     def pen_down(
         self, *, x: float, y: float, t_ms: float, color: str, width_px: float, tool: str = "pen"
     ) -> protocol.Bundle:
+        t_ms = quantise_ms(t_ms)
         if self._stroke is not None:  # a lost pen-up: finish the old stroke first, silently
             self._finish_stroke()
         self._stroke_id += 1
@@ -91,7 +97,7 @@ class Engine:
     def pen_move(self, *, x: float, y: float, t_ms: float) -> protocol.Bundle | None:
         if self._stroke is None:
             return None
-        point = Point(x, y, max(t_ms, self._stroke.points[-1].t_ms))
+        point = Point(x, y, max(quantise_ms(t_ms), self._stroke.points[-1].t_ms))
         self._stroke = self._stroke.with_point(point)
         self.raster.extend_stroke([point])
         self._dirty = True
@@ -103,6 +109,7 @@ class Engine:
     def pen_up(self, *, t_ms: float) -> protocol.Bundle | None:
         if self._stroke is None:
             return None
+        t_ms = quantise_ms(t_ms)
         stroke = self._stroke
         messages = self._classify_and_match(t_ms)
         self._finish_stroke()
@@ -122,17 +129,20 @@ class Engine:
 
     def set_override(self, head: str, value: object, *, t_ms: float) -> protocol.Bundle:
         """Force one label (value None releases it); re-matches at once."""
+        t_ms = quantise_ms(t_ms)
         self.overrides = self.overrides.set(head, value)
         self.drawing = self.drawing.with_control(Control(t_ms, "override", head, value))  # type: ignore[arg-type]
         return self._overrides_changed(t_ms)
 
     def release_overrides(self, *, t_ms: float) -> protocol.Bundle:
+        t_ms = quantise_ms(t_ms)
         self.overrides = NO_OVERRIDES
         self.drawing = self.drawing.with_control(Control(t_ms, "release"))
         return self._overrides_changed(t_ms)
 
     def trigger(self, *, t_ms: float) -> protocol.Bundle:
         """Play the current match now (or, on an empty canvas, whatever the overrides select)."""
+        t_ms = quantise_ms(t_ms)
         self.drawing = self.drawing.with_control(Control(t_ms, "trigger"))
         messages = []
         if self.current_match is None:
@@ -142,12 +152,14 @@ class Engine:
         return protocol.Bundle(tuple(messages), t_ms)
 
     def clear(self, *, t_ms: float) -> protocol.Bundle:
+        t_ms = quantise_ms(t_ms)
         count = len(self.drawing_now.strokes)
         self.load_drawing(Drawing(meta=self.drawing.meta), t_ms=t_ms, emit=False)
         return protocol.Bundle((protocol.clear_message(count),), t_ms)
 
     def load_drawing(self, drawing: Drawing, *, t_ms: float, emit: bool = True) -> protocol.Bundle | None:
         """Replace the whole drawing (undo, redo, open); re-classifies unless it is empty."""
+        t_ms = quantise_ms(t_ms)
         self._stroke = None
         self.drawing = drawing
         self.raster.clear()

@@ -154,6 +154,8 @@ class Prediction:
             probs = getattr(self, f"p_{head}")
             if len(probs) != len(CLASSES[head]):
                 raise LabelError(f"p_{head} needs {len(CLASSES[head])} probabilities, got {len(probs)}")
+            if not all(math.isfinite(p) for p in probs):
+                raise LabelError(f"p_{head} has a non-finite probability: {probs}")
 
     @classmethod
     def from_probabilities(cls, p_pitch, p_volume, p_timbre) -> Prediction:

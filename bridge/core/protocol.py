@@ -130,3 +130,29 @@ def override_message(overrides: Overrides) -> Message:
 
 def clear_message(stroke_count: int) -> Message:
     return Message(ADDRESSES["clear"].path, (stroke_count,))
+
+
+# -- OSC control input (what the bridge listens to on --control-port) ------------------------------
+
+
+@dataclass(frozen=True)
+class ControlAddress:
+    """One OSC control input: its arguments as (name, accepted OSC type tags, 'i/s' = i or s) and its effect."""
+
+    path: str
+    args: tuple[tuple[str, str], ...]
+    effect: str
+
+
+CONTROL_ADDRESSES: dict[str, ControlAddress] = {
+    "clear": ControlAddress("/pict2audio/clear", (), "clear the canvas (and the engine's drawing)"),
+    "override": ControlAddress(
+        "/pict2audio/override",
+        (("head", "s"), ("value", "i/f/s")),
+        "force one label: head pitch (a MIDI note 69..80 as i, a whole f or a numeric s), volume or timbre "
+        "(s, a class name); value 'none' releases that head",
+    ),
+    "release": ControlAddress("/pict2audio/release", (), "release every override"),
+    "trigger": ControlAddress("/pict2audio/trigger", (), "play the current match now"),
+}
+"""Argument-less controls also accept one number (a button's press/release): they act only when it is not 0."""

@@ -94,6 +94,10 @@ class CanvasRaster:
         """The canvas as uint8 RGB, shape (size, size, 3)."""
         return np.rint(self._canvas).astype(np.uint8)
 
+    def stroke_coverage(self) -> np.ndarray:
+        """Anti-aliased coverage (0..1) of the current or last stroke; a float32 (size, size) copy."""
+        return self._coverage.copy()
+
     def _stamp_segment(self, p0: Point, p1: Point, radius: float) -> tuple[int, int, int, int] | None:
         """Max-accumulate the anti-aliased coverage of one capsule; return its bounding box."""
         reach = radius + 1.0

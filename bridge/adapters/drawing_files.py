@@ -1,0 +1,83 @@
+"""Saved drawings on disk (SPEC §5): the JSON document and a PNG of the canvas beside it.
+
+Both files are written atomically (a temporary file in the same folder, then os.replace), so a crash
+or a full disk never leaves half a drawing behind. The PNG is rendered by the one rasteriser, so it is
+exactly what the classifier saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from bridge.core.drawing import Drawing, drawing_from_json
+from bridge.core.raster import rasterise
+from bridge.errors import BridgeError, DrawingError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOLDER = Path("~/Pict2Audio")
+
+
+def default_drawing_path(folder: Path = DEFAULT_FOLDER, *, now: datetime | None = None) -> Path:
+    """~/Pict2Audio/drawing-20261124-101500.json"""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return folder.expanduser() / f"drawing-{stamp}.json"
+
+
+def json_and_png_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """'x' or 'x.json' or 'x.png' -> (x.json, x.png)."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() in (".json", ".png"):
+        path = path.with_suffix("")
+    return path.with_name(path.name + ".json"), path.with_name(path.name + ".png")
+
+
+def _write_atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_drawing(drawing: Drawing, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write `path` as .json and the canvas as .png beside it; returns both paths.
+
+    Raises BridgeError with the folder and the reason when it cannot be written.
+    """
+    from PIL import Image
+
+    json_path, png_path = json_and_png_paths(path)
+    try:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        image = Image.fromarray(rasterise(drawing))
+        _write_atomic(json_path, lambda f: f.write(drawing.to_json().encode("utf-8")))
+        _write_atomic(png_path, lambda f: image.save(f, format="PNG"))
+    except OSError as exc:
+        raise BridgeError(f"could not save the drawing to {json_path}: {exc.strerror or exc}") from exc
+    log.info("saved %s (%d strokes) and %s", json_path, len(drawing.strokes), png_path.name)
+    return json_path, png_path
+
+
+def load_drawing_file(path: str | os.PathLike[str]) -> Drawing:
+    """Read a saved drawing (the .json; given the .png or no suffix, the .json beside it)."""
+    json_path, _ = json_and_png_paths(path)
+    try:
+        data = json_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise BridgeError(f"no saved drawing at {json_path} (expected the .json written by save)") from exc
+    except OSError as exc:
+        raise BridgeError(f"could not read {json_path}: {exc.strerror or exc}") from exc
+    try:
+        return drawing_from_json(data)
+    except DrawingError as exc:
+        raise DrawingError(f"{json_path.name}: {exc.where}" if exc.where else json_path.name, exc.problem) from exc

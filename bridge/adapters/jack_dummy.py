@@ -1,0 +1,263 @@
+"""A private JACK server on the dummy driver, for real MIDI ports where there is no ALSA sequencer.
+
+Used by the MIDI benchmark and tests (and handy by hand): inside the context, JACK clients of this
+process and of its children (python-rtmidi with the UNIX_JACK API) talk to the new server only.
+
+The benchmark and tests open no JACK port in their own process: the bridge and the controller
+(`MidiSender`) are child processes, ended with SIGKILL. python-rtmidi 1.5.8's RtMidi can crash when a
+JACK input port is closed while JACK runs the client's process callback (see bridge/adapters/midi_mido.py);
+a crash there fails one check instead of killing the whole test or benchmark run, and a killed
+process never closes a port: the server drops its client.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+
+
+class JackError(BridgeError):
+    """jackd is missing or did not start."""
+
+
+@contextmanager
+def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeout_s: float = 10.0) -> Iterator[str]:
+    """Start `jackd --no-realtime -d dummy` under a unique server name; yield the name; stop it.
+
+    Sets JACK_DEFAULT_SERVER (and JACK_NO_START_SERVER) in os.environ for the duration, so that
+    clients opened in this process and its children connect to this server and never start another.
+
+    Leave the context while the server's clients are still alive, then kill them: jackd stops at once.
+    The other way round, jackd first waits out its client timeout for every client of a killed process
+    but one (seconds), and a jackd that has to be killed stays in JACK's server registry
+    (/dev/shm/jack-shm-registry) until every JACK server on the machine has stopped.
+    """
+    jackd, jack_wait = shutil.which("jackd"), shutil.which("jack_wait")
+    if jackd is None or jack_wait is None:
+        raise JackError("jackd / jack_wait not found; install Debian's jackd2 (apt-get install jackd2)")
+    name = f"pict2audio-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            # -t: a generous client timeout (ms), so a busy machine does not refuse new clients
+            [jackd, "--no-realtime", "-n", name, "-t", "5000", "-d", "dummy", "-r", str(rate_hz),
+             "-p", str(period_frames)],
+            env=env, stdout=errors, stderr=subprocess.STDOUT, preexec_fn=_parent_death_signal(),
+        )
+        saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+        try:
+            if not _wait_running(jack_wait, name, env, proc, timeout_s):
+                errors.seek(0)
+                text = errors.read().decode(errors="replace")
+                tail = text.strip().splitlines()[-3:]
+                hint = (" (JACK's server registry is full of servers that were killed: stop every jackd, then "
+                        "remove /dev/shm/jack*)") if "Too many servers" in text else ""
+                raise JackError(f"jackd did not start within {timeout_s:g} s: {' / '.join(tail) or 'no output'}{hint}")
+            os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+            log.info("JACK dummy server %r up (%d frames at %d Hz)", name, period_frames, rate_hz)
+            yield name
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            _remove_stale_files(name)
+
+
+def _wait_running(jack_wait: str, name: str, env: dict[str, str], proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Poll `jack_wait -c` (`-w` polls only once a second) until the server answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        check = subprocess.run([jack_wait, "-s", name, "-c"], env=env, capture_output=True, text=True, timeout=10)
+        if check.stdout.strip() == "running":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """For the child (Linux): get `sig` when the parent dies, so a crashed run leaves no process behind.
+    Resolved here in the parent, so the child only makes one C call (no imports after fork)."""
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, int(sig))  # 1 = PR_SET_PDEATHSIG
+
+
+def _remove_stale_files(name: str) -> None:
+    """jackd normally cleans up; after a kill its sockets may stay in /dev/shm (harmless, but tidy)."""
+    for path in Path("/dev/shm").glob(f"jack*{name}*"):
+        path.unlink(missing_ok=True)
+
+
+class ChildProcess:
+    """A child process whose output lines (stdout and stderr merged) are collected on a thread, with a
+    line-oriented stdin; `kill()` ends it with SIGKILL, never gracefully (and so does the parent's death)."""
+
+    def __init__(self, argv: list[str], *, cwd: str | os.PathLike | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.argv = argv
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                     preexec_fn=_parent_death_signal(signal.SIGKILL))
+        self._reader = threading.Thread(target=self._read, name="child-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            for line in self.proc.stdout:
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        except (OSError, ValueError):  # the pipe was closed by kill()
+            pass
+        with self._changed:
+            self._changed.notify_all()
+
+    def output(self) -> list[str]:
+        with self._changed:
+            return list(self.lines)
+
+    def tail(self, n: int = 15) -> str:
+        return "\n".join(self.output()[-n:])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_line(self, predicate: Callable[[str], bool], timeout_s: float, *,
+                  start: int = 0) -> tuple[int, str] | None:
+        """(index, line) of the first output line from index `start` on that passes `predicate`, waiting up
+        to timeout_s for it; None on timeout or when the output ended without one."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            checked = start
+            while True:
+                for i in range(checked, len(self.lines)):
+                    if predicate(self.lines[i]):
+                        return i, self.lines[i]
+                checked = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._reader.is_alive():
+                    return None
+                self._changed.wait(min(left, 0.1))
+
+    def write_line(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(text + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):  # it died: the caller's check reports it
+            pass
+
+    def kill(self) -> int | None:
+        """SIGKILL (no graceful close of its JACK ports), then reap; the exit code (-9 when killed)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            code = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._reader.join(2)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        return code
+
+    def __enter__(self) -> ChildProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+# The controller: python-rtmidi on JACK, one output port. argv: client name, port name, the bridge's input
+# to connect to (part of its name; "" = a virtual port that the bridge opens as a device) and a timeout.
+# stdin: one message a line as hex bytes; after each send it prints "sent <CLOCK_MONOTONIC seconds taken
+# just before the send>". It never closes its port: it is killed.
+SENDER_SCRIPT = r"""
+import sys, time
+import rtmidi
+client, port, target, timeout_s = sys.argv[1:5]
+out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=client)
+if target:
+    deadline = time.monotonic() + float(timeout_s)
+    while True:
+        names = out.get_ports()
+        hits = [i for i, n in enumerate(names) if target.casefold() in n.casefold()]
+        if hits:
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"no JACK MIDI input matching {target!r}; inputs: {names}")
+        time.sleep(0.05)
+    out.open_port(hits[0], port)
+    print("ready", names[hits[0]], flush=True)
+else:
+    out.open_virtual_port(port)
+    print("ready", f"{client}:{port}", flush=True)
+for line in sys.stdin:
+    data = list(bytes.fromhex(line.strip()))
+    if data:
+        t0 = time.clock_gettime(time.CLOCK_MONOTONIC)
+        out.send_message(data)
+        print("sent", repr(t0), flush=True)
+"""
+
+
+class MidiSender(ChildProcess):
+    """A MIDI controller in a child process (a python-rtmidi output in the JACK server named by
+    JACK_DEFAULT_SERVER): a virtual port `client:port`, or with `connect_to` a port connected to the first
+    JACK MIDI input whose name contains it (waiting up to timeout_s for that input to appear)."""
+
+    def __init__(self, client: str, port: str, *, connect_to: str | None = None, timeout_s: float = 20.0) -> None:
+        super().__init__([sys.executable, "-c", SENDER_SCRIPT, client, port, connect_to or "", str(timeout_s)])
+        found = self.wait_line(lambda text: text.startswith("ready "), timeout_s + 10)
+        if found is None:
+            self.kill()
+            raise JackError(f"the MIDI sender {client}:{port} did not start: {self.tail() or 'no output'}")
+        self.connected_to = found[1].split(" ", 1)[1]
+        self._acks = found[0] + 1
+
+    def send(self, message: object) -> None:
+        """Send a mido Message (or raw bytes); it returns at once (see `sent_at`)."""
+        data = message.bytes() if hasattr(message, "bytes") else message  # type: ignore[attr-defined]
+        self.write_line(bytes(data).hex(" "))
+
+    def sent_at(self, timeout_s: float = 5.0) -> float | None:
+        """CLOCK_MONOTONIC seconds just before the oldest send not yet accounted for; None if it died."""
+        found = self.wait_line(lambda text: text.startswith("sent "), timeout_s, start=self._acks)
+        if found is None:
+            return None
+        self._acks = found[0] + 1
+        return float(found[1].split()[1])

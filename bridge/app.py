@@ -1,0 +1,164 @@
+"""Wiring: a Config in, a running session out (classifier, bank, matcher, engine, outputs, control).
+
+    parts = build_session(config, extra_sinks=[hud])   # the canvas, MIDI and replay commands
+    parts.session.post("pen_down", x=..., y=..., color=..., width_px=...)
+    ...
+    parts.close()
+
+    engine = build_engine(classifier, bank)             # headless / batch: no threads, no sockets
+
+Heavy libraries (the model runtime, pygame, python-osc, the bank indexer) are imported inside these
+functions, never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bridge import __version__
+from bridge.config import Config
+from bridge.core.bank import SoundBank
+from bridge.core.drawing import Drawing
+from bridge.core.engine import Engine, EngineConfig
+from bridge.live_session import LiveSession, Sink
+
+log = logging.getLogger(__name__)
+
+
+class ImageClassifier(Protocol):
+    version: str
+
+    def classify(self, image: Any) -> Any: ...
+
+
+def session_meta(classifier: object, bank: SoundBank) -> dict[str, str]:
+    """What a saved drawing records about the session that made it."""
+    return {
+        "model_version": str(getattr(classifier, "version", "unknown")),
+        "bank_version": str(bank.version),
+        "bridge_version": __version__,
+    }
+
+
+def build_engine(
+    classifier: ImageClassifier,
+    bank: SoundBank,
+    *,
+    seed: int = 0,
+    top_k: int = 5,
+    engine_config: EngineConfig | None = None,
+    matcher: Any = None,
+) -> Engine:
+    """An Engine with a Matcher over `bank` (or the given one); its drawing's meta names the model, bank
+    and bridge versions. Raises SoundBankError for an empty bank."""
+    from bridge.core.matching import Matcher
+
+    if matcher is None:
+        matcher = Matcher(bank, seed=seed, top_k=top_k)
+    engine = Engine(classify=classifier.classify, match=matcher, config=engine_config)
+    engine.drawing = Drawing(meta=session_meta(classifier, bank))
+    return engine
+
+
+def load_bank(config: Config) -> SoundBank:
+    """The bank of `config.bank_folder`, or the built-in default bank."""
+    if config.bank_folder is not None:
+        from bridge.adapters.soundbank_index import load_bank as load_folder
+
+        return load_folder(config.bank_folder)
+    from bridge.adapters.default_bank import default_bank
+
+    return default_bank()
+
+
+@dataclass
+class SessionParts:
+    """Everything build_session made; `close()` stops and releases it all (idempotent)."""
+
+    config: Config
+    classifier: Any
+    bank: SoundBank
+    matcher: Any  # bridge.core.matching.Matcher
+    engine: Engine
+    session: LiveSession
+    sender: Any  # bridge.adapters.osc_out.OscSender
+    audio: Any = None  # bridge.adapters.audio_pygame.LocalAudio, or None with --audio none
+    control: Any = None  # bridge.adapters.osc_control.OscControlServer, or None without --control-port
+    _closed: bool = field(default=False, repr=False)
+    _started: bool = field(default=False, repr=False)
+
+    def start(self) -> SessionParts:
+        """Start the engine thread and the control server (build_session does this unless start=False)."""
+        if not self._started and not self._closed:
+            self._started = True
+            self.session.start()
+            if self.control is not None:
+                try:
+                    self.control.start()
+                except Exception:
+                    self.close()
+                    raise
+        return self
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.control is not None:
+            self.control.stop()
+        self.session.wait_idle(2.0)
+        self.session.stop()
+        self.sender.close()
+        if self.audio is not None:
+            self.audio.close()
+
+
+def build_session(
+    config: Config,
+    *,
+    extra_sinks: Sequence[Sink] = (),
+    start: bool = True,
+    classifier: ImageClassifier | None = None,
+    bank: SoundBank | None = None,
+) -> SessionParts:
+    """Load the classifier and bank (unless given), wire the engine to OSC (and local audio), start the threads.
+
+    Sinks run on the engine thread in this order: OSC out, local audio, then `extra_sinks` (HUD, recorder).
+    """
+    from bridge.adapters.osc_out import OscSender
+    from bridge.core.matching import Matcher
+
+    if classifier is None:
+        from bridge.adapters.image_classifier import load_image_classifier
+
+        classifier = load_image_classifier()
+    if bank is None:
+        bank = load_bank(config)
+    matcher = Matcher(bank)
+    engine = build_engine(classifier, bank, matcher=matcher)
+    sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
+    sinks: list[Sink] = [sender]
+    audio = None
+    if config.audio == "local":
+        from bridge.adapters.audio_pygame import LocalAudio
+
+        audio = LocalAudio()
+        audio.open()  # no device: one warning line now, then a no-op
+        sinks.append(audio)
+    sinks.extend(extra_sinks)
+    session = LiveSession(engine, sinks)
+    control = None
+    if config.control_port is not None:
+        from bridge.adapters.osc_control import OscControlServer
+
+        control = OscControlServer(session, host=config.control_host, port=config.control_port)
+    parts = SessionParts(config, classifier, bank, matcher, engine, session, sender, audio, control)
+    log.info(
+        "session: model %s, bank %s (%d samples), OSC to %s",
+        engine.drawing.meta["model_version"], bank.version, len(bank),
+        ", ".join(f"{h}:{p}" for h, p in config.osc_targets),
+    )
+    return parts.start() if start else parts

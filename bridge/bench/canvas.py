@@ -1,0 +1,257 @@
+"""The live canvas: pen event -> OSC datagram, frame time while drawing, and time to the first frame.
+
+`stroke_to_osc_ms`: mouse events are posted into the real pygame event loop (SDL dummy video driver)
+by a driver thread, as a composer draws: pen down, moves every 4 ms, pen up. The latency of an event
+is from `pygame.event.post` to the receipt of the OSC datagram it causes on a loopback UDP socket
+(pen down -> /stroke/begin, a move that is due for classification -> /labels, pen up -> /stroke/end),
+with the real session (model, bank, matcher, OSC sender) when it can be built.
+`frame_ms`: the time to build and present each frame during that run (60 fps needs <= 16.7 ms); the
+frame-to-frame interval is noted beside it.
+`startup_s`: a fresh `run_bridge.py play --exit-after-first-frame` process, from launch to the marker it
+prints after its first drawable frame (the model and bank still loading in the background).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bridge.bench import Figure, percentiles_ms
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+PEN_MOVE_EVERY_S = 0.004
+UNMEASURED_UNTIL_S = 0.020  # see _Driver._stroke
+MEASURED_AFTER_S = 0.031
+ADDRESS_FOR = {"down": b"/pict2audio/stroke/begin", "move": b"/pict2audio/labels", "up": b"/pict2audio/stroke/end"}
+
+
+def measure(*, quick: bool) -> list[Figure]:
+    events = 200 if quick else 1000
+    latency, frames, notes = _stroke_to_osc(events=events)
+    startup = _startup_s(runs=2 if quick else 5)
+    return [
+        Figure("stroke_to_osc_ms", "pen event -> OSC datagram (canvas loop)", "ms", percentiles_ms(latency),
+               notes=notes),
+        Figure("frame_ms", "canvas frame time while drawing + classifying", "ms", percentiles_ms(frames["work"]),
+               notes={"interval_p50": float(np.percentile(frames["interval"], 50)),
+                      "interval_p99": float(np.percentile(frames["interval"], 99))}),
+        Figure("startup_s", "launch -> first drawable canvas frame", "s",
+               {"p50": float(np.median(startup)), "p99": float(np.max(startup)), "n": len(startup)}),
+    ]
+
+
+# -- stroke_to_osc_ms and frame_ms -------------------------------------------------------------
+
+
+def _session_connect(port: int, probe, used: list[str]):
+    """Builds the real session (committed model, default bank) with OSC to `port`; if the model or bank
+    cannot be loaded here, the same loop with a stand-in classifier (and `used` says so)."""
+    from bridge.app import build_session
+    from bridge.config import Config
+
+    config = Config(osc_targets=(("127.0.0.1", port),), audio="none")
+
+    def connect():
+        try:
+            parts = build_session(config, extra_sinks=(probe,))
+            used.append("committed model + default bank")
+            return parts
+        except Exception as exc:  # measured anyway, and said so in the output
+            log.warning("bench canvas: no real session (%s); using a stand-in classifier", exc)
+            used.append(f"stand-in classifier ({type(exc).__name__}: {exc})")
+            return _stand_in_session(config, probe)
+
+    return connect
+
+
+def _stand_in_session(config, probe):
+    from bridge.adapters.osc_out import OscSender
+    from bridge.app import SessionParts, build_engine
+    from bridge.core.bank import Sample, SoundBank
+    from bridge.core.labels import CLASSES, HEADS, PITCHES, Labels, Prediction
+    from bridge.live_session import LiveSession
+
+    class Uniform:
+        version = "bench-stand-in"
+
+        def classify(self, image):
+            image.mean()  # touch the pixels like a model's preprocessing would
+            return Prediction.from_probabilities(*([1.0 / len(CLASSES[h])] * len(CLASSES[h]) for h in HEADS))
+
+    bank = SoundBank(tuple(Sample(f"/bench/{p}.wav", Labels(p, "med", "keyboard")) for p in PITCHES))
+    classifier = Uniform()
+    engine = build_engine(classifier, bank)
+    sender = OscSender(config.osc_targets)
+    session = LiveSession(engine, [sender, probe])
+    return SessionParts(config, classifier, bank, engine._match, engine, session, sender).start()
+
+
+class _Driver:
+    """Posts mouse events from its own thread and times each one to its datagram."""
+
+    def __init__(self, app, sock: socket.socket, events: int) -> None:
+        self.app = app
+        self.sock = sock
+        self.events = events
+        self.latency_ms: list[float] = []
+        self.missed = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        import pygame
+
+        try:
+            if not self.app.link.wait_ready(60.0):
+                raise RuntimeError(f"the session did not start: {self.app.link.error}")
+            time.sleep(0.3)  # let the first frames settle
+            stroke = 0
+            while len(self.latency_ms) < self.events:
+                if self.missed > self.events // 10:
+                    raise RuntimeError(f"{self.missed} pen events sent no OSC within 0.5 s")
+                self._stroke(stroke)
+                stroke += 1
+                if stroke % 25 == 0:
+                    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DELETE, mod=0, unicode="",
+                                                         scancode=0))
+                    time.sleep(0.02)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    def _stroke(self, index: int) -> None:
+        """Pen down, moves every 4 ms with two measured ones, pen up.
+
+        The classification an event causes happens between its post and its datagram's receipt; so the
+        unmeasured moves stop 20 ms after the last measured post (never due for classification), and the
+        next measured move goes 31 ms after the last receipt (always due, classify_interval_ms = 30).
+        """
+        import pygame
+
+        layout = self.app._layout()
+        y = 20 + (index * 37) % 360
+        x = 30.0
+        posted, received = self._timed("down", pygame.MOUSEBUTTONDOWN, layout.from_canvas(x, y))
+        for _ in range(2):
+            while time.perf_counter() + PEN_MOVE_EVERY_S < posted + UNMEASURED_UNTIL_S:
+                time.sleep(PEN_MOVE_EVERY_S)
+                x += 2.0
+                self._post(pygame.MOUSEMOTION, layout.from_canvas(x, y))
+            time.sleep(max(received + MEASURED_AFTER_S - time.perf_counter(), 0.0))
+            x += 2.0
+            posted, received = self._timed("move", pygame.MOUSEMOTION, layout.from_canvas(x, y))
+        time.sleep(PEN_MOVE_EVERY_S)
+        self._timed("up", pygame.MOUSEBUTTONUP, layout.from_canvas(x, y))
+        time.sleep(0.01)
+
+    @staticmethod
+    def _post(kind: int, pos: tuple[int, int]) -> None:
+        import pygame
+
+        if kind == pygame.MOUSEMOTION:
+            pygame.event.post(pygame.event.Event(kind, pos=pos, rel=(0, 0), buttons=(1, 0, 0)))
+        else:
+            pygame.event.post(pygame.event.Event(kind, pos=pos, button=1))
+
+    def _timed(self, what: str, kind: int, pos: tuple[int, int]) -> tuple[float, float]:
+        """Post one event and wait for its datagram; (posted, received) perf_counter times."""
+        self._drain()
+        posted = time.perf_counter()
+        self._post(kind, pos)
+        deadline = posted + 0.5
+        while True:
+            self.sock.settimeout(max(deadline - time.perf_counter(), 0.001))
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                self.missed += 1
+                return posted, time.perf_counter()
+            received = time.perf_counter()
+            if ADDRESS_FOR[what] in data:
+                self.latency_ms.append((received - posted) * 1000.0)
+                return posted, received
+
+    def _drain(self) -> None:
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(65536)
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+
+
+def _stroke_to_osc(*, events: int) -> tuple[list[float], dict[str, list[float]], dict[str, object]]:
+    saved_env = {k: os.environ.get(k) for k in ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "PYGAME_HIDE_SUPPORT_PROMPT")}
+    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
+    from bridge.ui.canvas_app import CanvasApp, CanvasOptions
+    from bridge.ui.latency import LatencyProbe
+    from bridge.ui.session_link import SessionLink
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    probe = LatencyProbe()
+    used: list[str] = []
+    link = SessionLink(_session_connect(port, probe, used))
+    app = CanvasApp(link, CanvasOptions(osc_targets=(("127.0.0.1", port),), audio="none"), probe=probe)
+    driver = _Driver(app, sock, events)
+    try:
+        link.start()
+        app.open()
+        thread = threading.Thread(target=driver.run, name="bench-driver", daemon=True)
+        thread.start()
+        app.pump(frames=1)
+        settle = app.frames
+        app.pump()
+        thread.join(5.0)
+        frames = {"work": list(app.frame_ms)[settle:], "interval": list(app.frame_interval_ms)[settle:]}
+    finally:
+        app.close()
+        sock.close()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if driver.error is not None:
+        raise RuntimeError(f"canvas bench failed: {driver.error}") from driver.error
+    hud = probe.summary()
+    notes = {"session": used[0] if used else "none", "missed": driver.missed, "hud_p50_ms": hud and hud[0]}
+    return driver.latency_ms, frames, notes
+
+
+# -- startup_s ---------------------------------------------------------------------------------
+
+
+def _startup_s(*, runs: int) -> list[float]:
+    from bridge.commands.play import FIRST_FRAME_MARKER
+
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+    argv = [sys.executable, str(REPO / "run_bridge.py"), "play", "--exit-after-first-frame", "--audio", "none",
+            "--osc", "127.0.0.1:9"]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(FIRST_FRAME_MARKER):
+                times.append(time.perf_counter() - start)
+                break
+        else:
+            proc.wait(30)
+            raise RuntimeError(f"the canvas showed no first frame: {proc.stderr.read()[-800:] if proc.stderr else ''}")
+        proc.wait(30)
+    return times

@@ -1,0 +1,91 @@
+"""`index FOLDER`: label every sample of a folder (incrementally) and store the sound bank index.
+
+Exit codes: 0 all files labelled, 3 some files were skipped (listed with their reasons), 1 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_SKIPPED = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("index", help="label the samples of a folder and store the sound bank index")
+    parser.add_argument("folder", type=Path, help="folder scanned recursively for WAV, FLAC, OGG and AIFF files")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per sample on stdout")
+    parser.add_argument("--index", type=Path, help="index file (default $PICT2AUDIO_CACHE/index/<folder>-<hash>.json)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.set_defaults(func=run)
+
+
+class ProgressBar:
+    """A one-line bar on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
+        self.stream, self.width = stream, width
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        filled = int(self.width * done / max(total, 1))
+        rate = done / max(now - self.started, 1e-9)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} files, {rate:.0f} files/s")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def sample_json(path: str, entry: dict) -> dict:
+    """The --json record of one sample: `confidence` is the lowest of the three heads' confidences."""
+    conf = entry["confidence"]
+    return {
+        "file": path,
+        "pitch": entry["pitch"],
+        "volume": entry["volume"],
+        "timbre": entry["timbre"],
+        "confidence": min(conf.values()),
+        "confidences": conf,
+        "methods": entry["methods"],
+        "midi_note": entry.get("midi_note"),
+        "f0_hz": entry.get("f0_hz"),
+        "rms_dbfs": entry.get("rms_dbfs"),
+        "peak_dbfs": entry.get("peak_dbfs"),
+        "duration_s": entry.get("duration_s"),
+        "sha256": entry["sha256"],
+        "model_version": entry["model_version"],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge.adapters.soundbank_index import update_index
+
+    progress = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
+    report = update_index(args.folder, index_path=args.index, workers=args.workers, progress=progress)
+    if args.json:
+        out = sys.stdout
+        try:
+            for path, entry in report.samples():
+                out.write(json.dumps(sample_json(path, entry)) + "\n")
+            out.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop writing, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    summary = (
+        f"{len(report.entries)} samples in the index {report.index_path} "
+        f"({len(report.labelled)} labelled, {report.reused} unchanged, {len(report.removed)} removed, "
+        f"{len(report.skipped)} skipped) in {report.seconds:.2f} s"
+    )
+    print(summary, file=sys.stderr)
+    for rel, reason in report.skipped.items():
+        print(f"skipped {report.folder / rel}: {reason}", file=sys.stderr)
+    return EXIT_SKIPPED if report.skipped else 0

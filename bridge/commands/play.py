@@ -1,0 +1,125 @@
+"""`play` (the default command): open the live canvas and play what is drawn.
+
+    python run_bridge.py                      # the canvas with the committed model and default bank
+    python run_bridge.py --osc 127.0.0.1:9000 --osc 192.168.1.20:57120 --audio none
+
+The window appears at once; the model and the bank load in the background (the HUD says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tomllib
+from pathlib import Path
+
+from bridge.config import Config, add_session_options, load_config
+from bridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+FIRST_FRAME_MARKER = "pict2audio: first frame"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("play", help="open the live canvas: draw and hear it (the default command)")
+    add_session_options(parser)
+    parser.add_argument("--save-folder", type=Path, metavar="FOLDER",
+                        help="where Save proposes to write drawings (default ~/Pict2Audio)")
+    parser.add_argument("--window", metavar="WxH", help="initial window size in px (default 1000x620)")
+    parser.add_argument("--pen-width", type=float, metavar="PX", help="initial pen width, 1..30 px (default 12)")
+    parser.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)  # startup bench
+    parser.set_defaults(func=run)
+
+
+def _canvas_table(config: Config) -> dict:
+    """The config file's optional [canvas] table: window = "1400x860", pen_width = 12, save_folder = "..."."""
+    if config.config_path is None or not config.config_path.exists():
+        return {}
+    try:
+        table = tomllib.loads(config.config_path.read_text(encoding="utf-8")).get("canvas", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {config.config_path}: {exc}") from exc
+    if not isinstance(table, dict) or set(table) - {"window", "pen_width", "save_folder"}:
+        raise ConfigError(f"config file {config.config_path}: [canvas] takes window, pen_width and save_folder")
+    return table
+
+
+def _window_size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and 200 <= int(w) <= 8000 and 150 <= int(h) <= 8000):
+        raise ConfigError(f"--window expects WIDTHxHEIGHT in px, e.g. 1000x620, got {text!r}")
+    return int(w), int(h)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    from bridge.ui.canvas_app import CanvasApp, CanvasOptions
+    from bridge.ui.latency import LatencyProbe
+    from bridge.ui.session_link import SessionLink
+
+    table = _canvas_table(config)
+    window = args.window or table.get("window")
+    pen_width = args.pen_width if args.pen_width is not None else table.get("pen_width")
+    save_folder = args.save_folder or (Path(str(table["save_folder"])).expanduser() if "save_folder" in table else None)
+    if pen_width is not None and not (isinstance(pen_width, int | float) and 1 <= pen_width <= 30):
+        raise ConfigError(f"pen width must be 1..30 px, got {pen_width!r}")
+    chosen = {
+        "window_size": _window_size(None if window is None else str(window)),
+        "save_folder": save_folder,
+        "pen_width_px": None if pen_width is None else float(pen_width),
+    }
+    options = CanvasOptions(
+        osc_targets=config.osc_targets, audio=config.audio, **{k: v for k, v in chosen.items() if v is not None}
+    )
+    probe = LatencyProbe()
+    link = SessionLink(lambda: _build(config, probe))
+    app = CanvasApp(link, options, probe=probe, on_first_frame=_first_frame if args.exit_after_first_frame else None)
+    link.start()
+    midi = _start_midi(app, link, config)
+    try:
+        return app.run()
+    finally:
+        if midi is not None:
+            midi.close()
+
+
+def _build(config: Config, probe):
+    """On the loader thread: the session, and the audio device opened now rather than at the first pen-up."""
+    from bridge.app import build_session
+
+    parts = build_session(config, extra_sinks=(probe,))
+    if parts.audio is not None:
+        parts.audio.open()
+    return parts
+
+
+def _first_frame(app) -> None:
+    """--exit-after-first-frame: say so on stdout and stop (the bench times this from launch: `startup_s`)."""
+    print(FIRST_FRAME_MARKER, flush=True)
+    app.quit()
+
+
+def _start_midi(app, link, config: Config):
+    """The MIDI controller (if configured) posts into the same session; MIDI learn is on ctrl+1..ctrl+5."""
+    if not config.midi_in:
+        return None
+    from bridge.adapters.midi_mido import start_midi
+    from bridge.core.midi_mapping import TARGETS
+
+    try:
+        midi, learn = start_midi(config, link.post, notify=app.show_message)
+    except Exception as exc:  # a missing port or backend must not stop the canvas
+        log.error("MIDI input %r not started: %s", config.midi_in, exc)
+        app.show_message(f"MIDI off: {exc}", seconds=8.0)
+        return None
+    if learn is not None:
+        for i, target in enumerate(TARGETS, start=1):
+            app.add_key_command(f"ctrl+{i}", f"MIDI learn: {target} (move a control)",
+                                lambda t=target: learn.arm(t))
+        app.add_key_command("ctrl+0", "MIDI learn: cancel", learn.cancel)
+    return midi

@@ -1,0 +1,215 @@
+"""`replay`: re-feed saved drawings through the live session's engine and outputs; optionally bounce to WAV.
+
+    run_bridge.py replay DRAWING.json|FOLDER... [--speed X | --fast] [--osc HOST:PORT]... [--audio local|none]
+                         [--midi-file F] [--show] [--render OUT.wav]
+
+A folder stands for its *.json files in natural name order (2 before 10). A file that cannot be read
+or does not follow the drawing schema gets one line on stderr naming the field and the problem, and
+the others go on; the exit code is 1 if any failed. A drawing saved with another model or bank
+version is replayed with a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bridge.adapters.replay_window import ReplayClosed
+from bridge.config import add_session_options, load_config
+from bridge.core.drawing import Control, Drawing, drawing_from_json
+from bridge.errors import DrawingError
+
+log = logging.getLogger(__name__)
+
+DRAWING_GAP_MS = 1000.0  # between drawings: the pause of a real-time replay and the silence of a bounce
+MAX_TAIL_S = 5.0  # how long a real-time replay with local audio lets the last note ring
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "replay", help="replay saved drawings (same OSC as the live session); --render bounces them to WAV"
+    )
+    parser.add_argument("drawings", nargs="+", type=Path, metavar="DRAWING",
+                        help="drawing .json files or folders of them (replayed in order)")
+    timing = parser.add_mutually_exclusive_group()
+    timing.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+                        help="scale the recorded timing: 2 = twice as fast (default 1)")
+    timing.add_argument("--fast", action="store_true", help="no waiting: as fast as possible")
+    parser.add_argument("--midi-file", type=Path, metavar="F",
+                        help="also apply the controls of this MIDI file (t=0 at each drawing's start)")
+    parser.add_argument("--show", action="store_true", help="redraw the strokes in a window as they replay")
+    parser.add_argument("--render", type=Path, metavar="OUT.wav",
+                        help="bounce the played samples at their drawing times to one WAV (offline)")
+    parser.add_argument("--render-rate", type=int, default=44100, metavar="HZ", help="WAV sample rate (44100)")
+    parser.add_argument("--render-format", choices=("pcm16", "float"), default="pcm16",
+                        help="WAV sample format (default pcm16)")
+    add_session_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files as given, folders as their *.json in natural order; plus an error line per bad argument."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.json"), key=_natural_key)
+            if not found:
+                errors.append(f"{path}: no drawings (*.json) in this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or folder")
+    return files, errors
+
+
+def read_drawing(path: Path) -> Drawing:
+    """The drawing in `path`; DrawingError (naming the field) if it cannot be used."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DrawingError("", f"cannot be read ({exc.strerror or exc})") from exc
+    return drawing_from_json(data)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge.app import build_engine, build_session, session_meta
+    from bridge.replayer import describe_lateness, replay_drawing, version_mismatches
+
+    files, missing = expand_paths(args.drawings)
+    for line in missing:
+        print(line, file=sys.stderr)
+    failures = list(missing)
+    config = replace(load_config(args), control_port=None)  # a replay takes no live control input
+    extra = _midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else ()
+    speed = None if args.fast else args.speed
+    parts = build_session(config, start=False)
+    if speed is not None:
+        _warm_up(parts.classifier)
+    window = _open_window() if args.show else None
+    current = session_meta(parts.classifier, parts.bank)
+    onsets: list[Any] = []
+    timeline_ms = 0.0
+    replayed = 0
+    try:
+        for path in files:
+            try:
+                drawing = read_drawing(path)
+            except DrawingError as exc:
+                print(f"{path}: {exc}", file=sys.stderr)
+                failures.append(str(path))
+                continue
+            for problem in version_mismatches(drawing, current):
+                print(f"{path}: warning: {problem}; labels and matches may differ", file=sys.stderr)
+            if replayed and speed is not None:
+                time.sleep(DRAWING_GAP_MS / speed / 1000.0)
+            replayed += 1
+            if window is not None:
+                window.start(path.name)
+            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher)
+            result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
+                                    on_call=window)
+            print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
+            for error in result.errors:
+                print(f"{path}: error during replay: {error}", file=sys.stderr)
+            if result.errors:
+                failures.append(str(path))
+            if args.render:
+                onsets.extend(_onsets(result, offset_ms=timeline_ms - result.first_t_ms))
+                timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
+        if speed is not None and parts.audio is not None:
+            _let_ring(parts.audio)
+    except ReplayClosed:
+        print("replay stopped: window closed", file=sys.stderr)
+        return 130
+    finally:
+        if window is not None:
+            window.close()
+        parts.close()
+    if args.render and onsets:
+        _render(onsets, args)
+    elif args.render:
+        print(f"{args.render}: nothing was played, so no WAV was written", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} of {len(files) + len(missing)} drawings failed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _summary(path: Path, drawing: Drawing, result: Any, late: dict[str, float] | None) -> str:
+    line = (f"{path}: {len(drawing.strokes)} strokes, {result.play_count} notes, "
+            f"{len(result.bundles)} OSC bundles in {result.wall_s:.2f} s")
+    if late is not None:
+        line += f" (late by p50 {late['p50']:.2f} ms, p99 {late['p99']:.2f} ms, max {late['max']:.2f} ms)"
+    return line
+
+
+def _midi_controls(path: Path, mapping: dict[str, Any]) -> tuple[Control, ...]:
+    from bridge.adapters.midi_file import midi_file_controls
+    from bridge.core.midi_mapping import MidiMapping
+
+    return midi_file_controls(path, MidiMapping.from_dict(mapping))
+
+
+def _onsets(result: Any, *, offset_ms: float) -> list[Any]:
+    from bridge.adapters.render_wav import play_onsets
+
+    return play_onsets(result.bundles, offset_ms=offset_ms)
+
+
+def _render(onsets: list[Any], args: argparse.Namespace) -> None:
+    from bridge.adapters.render_wav import render_wav
+
+    report = render_wav(onsets, args.render, sample_rate_hz=args.render_rate, subtype=args.render_format)
+    for path in report.missing:
+        print(f"{path}: warning: sample cannot be read; left out of the bounce", file=sys.stderr)
+    print(report.summary())
+
+
+def _open_window() -> Any:
+    from bridge.adapters.replay_window import ReplayWindow
+
+    return ReplayWindow()
+
+
+def _warm_up(classifier: Any) -> None:
+    """Classify a blank canvas once, so the first note of a timed replay is not late (a cold model)."""
+    from bridge.core.raster import background_image
+
+    try:
+        classifier.classify(background_image().astype("uint8"))
+    except Exception as exc:  # the replay reports real failures; this is only a warm-up
+        log.debug("warm-up classification failed: %s", exc)
+
+
+def _let_ring(audio: Any) -> None:
+    """Give the last locally played note time to sound before the mixer closes (at most MAX_TAIL_S)."""
+    if not getattr(audio, "enabled", False) or not audio.played:
+        return
+    try:
+        import soundfile
+
+        tail_s = min(soundfile.info(audio.played[-1]).duration, MAX_TAIL_S)
+    except Exception:  # unknown length: a short grace period
+        tail_s = 1.0
+    time.sleep(tail_s)

@@ -1,0 +1,118 @@
+"""Replay a saved drawing through the live session's engine and outputs, in real time or as fast as possible.
+
+The engine calls come from `bridge.core.replay.session_events` (strokes and recorded controls in time
+order) and are run by `LiveSession.handle`, exactly as the live canvas's events are, so the bundles and
+the OSC stream are the ones the live session produced. Real-time replay is scheduled on a monotonic
+clock from the replay start: each call waits until `start + (t_ms - first_t_ms) / speed`, so sleep
+errors never accumulate, and a call that is late (a slow classification) is run at once. The silence
+before the first event of the drawing is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.core.drawing import Control, Drawing
+from bridge.core.engine import Engine
+from bridge.core.protocol import Bundle
+from bridge.core.replay import EngineCall, session_events
+from bridge.live_session import LiveSession, Sink
+
+log = logging.getLogger(__name__)
+
+OnCall = Callable[[EngineCall, Bundle | None], None]
+
+
+@dataclass
+class ReplayResult:
+    """What one replay produced.
+
+    bundles: (t_ms on the drawing's clock, bundle) for every non-empty bundle, in order.
+    lateness_ms: per engine call, how much later than scheduled it started (0 with fast replay).
+    wall_s: how long the replay took.
+    errors: the engine's contained errors and the outputs' failures during the replay.
+    first_t_ms, last_t_ms: the drawing times of the first and last engine calls (the replay starts at
+    first_t_ms: the silence before it is skipped).
+    """
+
+    bundles: list[tuple[float, Bundle]] = field(default_factory=list)
+    lateness_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    first_t_ms: float = 0.0
+    last_t_ms: float = 0.0
+
+    @property
+    def play_count(self) -> int:
+        return sum(1 for _, b in self.bundles if b.find("play") is not None)
+
+
+def version_mismatches(drawing: Drawing, current: dict[str, str]) -> list[str]:
+    """Human-readable differences between the versions a drawing recorded and the current ones.
+
+    Only keys the drawing recorded are compared (example drawings record none)."""
+    out = []
+    for key in ("model_version", "bank_version"):
+        recorded = drawing.meta.get(key)
+        if recorded is not None and key in current and str(recorded) != str(current[key]):
+            what = key.removesuffix("_version")
+            out.append(f"drawn with {what} {recorded}, replaying with {what} {current[key]}")
+    return out
+
+
+def replay_drawing(
+    drawing: Drawing,
+    engine: Engine,
+    sinks: Sequence[Sink] = (),
+    *,
+    speed: float | None = 1.0,
+    extra_controls: tuple[Control, ...] = (),
+    on_call: OnCall | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReplayResult:
+    """Feed the drawing's engine calls to `engine`, delivering each bundle to `sinks`.
+
+    speed: 1.0 = recorded timing, 2.0 = twice as fast, None = no waiting at all (fast).
+    on_call(call, bundle): called after each engine call (a window redrawing the strokes).
+    """
+    if speed is not None and not speed > 0:
+        raise ValueError(f"speed must be > 0 (or None for fast replay), got {speed!r}")
+    calls = session_events(drawing, extra_controls)
+    session = LiveSession(engine, list(sinks), clock=clock)  # never started: handle() runs here
+    errors_before = len(engine.errors)
+    first_t_ms = calls[0].t_ms if calls else 0.0
+    result = ReplayResult(first_t_ms=first_t_ms, last_t_ms=calls[-1].t_ms if calls else 0.0)
+    start = clock()
+    for call in calls:
+        if speed is not None:
+            due = start + (call.t_ms - first_t_ms) / speed / 1000.0
+            wait = due - clock()
+            if wait > 0:
+                sleep(wait)
+            result.lateness_ms.append(max((clock() - due) * 1000.0, 0.0))
+        bundle = session.handle(call.event, dict(call.kwargs))
+        if bundle is not None and bundle.messages:
+            result.bundles.append((call.t_ms, bundle))
+        if on_call is not None:
+            on_call(call, bundle)
+    result.wall_s = clock() - start
+    result.errors = [*engine.errors[errors_before:], *session.sink_errors]
+    log.info("replayed %d calls, %d bundles in %.2f s", len(calls), len(result.bundles), result.wall_s)
+    return result
+
+
+def describe_lateness(lateness_ms: Sequence[float]) -> dict[str, Any]:
+    """p50 / p99 / max of how late calls started (ms), for the log and the docs."""
+    if not lateness_ms:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(lateness_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": ordered[-1]}

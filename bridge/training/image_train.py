@@ -1,0 +1,387 @@
+"""Train the image model: one Keras network, a shared trunk and three softmax heads.
+
+    input (n, n, 3) ink absorption (bridge.core.preprocess), n = 50 or 100
+      -> 1x1 conv: 8 "ink maps"
+      -> k x k / k conv 16 -> 3x3 conv 32 (25x25 places of 16 canvas px)
+           -> max-pool -> 3x3 conv 32 -> upsample; concatenated with the log mean and log peak
+              absorption of each place: 70 features per place
+      places -> per-place logits for volume and timbre and a per-place ink estimate;
+                each head = the ink-weighted mean of the per-place softmax (InkVote),
+                then a calibrated softmax over those shares (ShareSoftmax)
+      pitch  -> ink per input pixel (ink maps x a per-place colour correction) summed per row,
+                rows mapped to the 12 bands (a Dense initialised to the band membership), ShareSoftmax
+
+The network is the labelling rule with learned parts: a drawing is labelled by where most of its
+ink is, so each head shares out the ink among its classes. Targets are the ink shares computed by
+`image_data.ink_shares` (soft labels); accuracy is measured on the argmax.
+
+Writes to the output directory: model.keras, model.tflite, metadata.json, confusion_{head}.png and
+training_curves.png. TensorFlow is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bridge.core.labels import CANVAS_SIZE_PX, CLASSES, HEADS, PITCHES, pitch_for_y
+from bridge.core.preprocess import PREPROCESSING_VERSION, preprocess
+from bridge.training.image_data import DataRecipe, load_split
+
+log = logging.getLogger(__name__)
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL_DIR = REPO_DIR / "models" / "image"
+DEFAULT_CACHE_DIR = REPO_DIR / "build" / "image_data"
+DEV_DRAWINGS_DIR = REPO_DIR.parent / "shared" / "data" / "drawings_dev"
+METADATA_FORMAT = "pict2audio-image-model"
+DECIDABLE_MARGIN = 0.1  # a head's label is "decidable" when its leading class has >= 10 % more ink
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    size_px: int = 100
+    epochs: int = 12
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    seed: int = 7
+    recipe: DataRecipe = field(default_factory=DataRecipe)
+
+
+# ---------------------------------------------------------------- the network
+
+
+def _custom_layers() -> dict[str, type]:
+    """Keras layers of this model; defined lazily so importing this module does not import Keras."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class InkVote(keras.layers.Layer):
+        """[(b, h, w, k) class logits per place, (b, h, w, 1) ink per place] -> (b, k) ink share of each class.
+
+        Each place votes with its ink for its own class probabilities (a softmax over k): the
+        labelling rule "the class holding most of the ink", with the ink and the classes learned.
+        """
+
+        def call(self, inputs):
+            logits, ink = inputs
+            votes = ops.softmax(logits, axis=-1) * ink
+            return ops.sum(votes, axis=(1, 2)) / (ops.sum(ink, axis=(1, 2)) + 1e-4)
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class RowShare(keras.layers.Layer):
+        """(b, n, n, 1) ink per place -> (b, n) share of the ink in each row."""
+
+        def call(self, ink):
+            rows = ops.sum(ink[..., 0], axis=2)
+            return rows / (ops.sum(rows, axis=1, keepdims=True) + 1e-4)
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class ShareSoftmax(keras.layers.Layer):
+        """(b, k) shares -> softmax(scale * log(share)): a calibrated softmax head over the ink shares."""
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+        def call(self, shares):
+            total = ops.sum(shares, axis=-1, keepdims=True) + 1e-6
+            return ops.softmax(self.scale * ops.log(shares / total + 1e-4), axis=-1)
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class StableSoftplus(keras.layers.Layer):
+        """log(1 + exp(x)) as relu(x) + log(1 + exp(-|x|)): LiteRT's own softplus overflows to inf."""
+
+        def call(self, x):
+            return ops.relu(x) + ops.log(1.0 + ops.exp(-ops.abs(x)))
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class LogInk(keras.layers.Layer):
+        """Absorption -> log(absorption + 0.01): ratios of ink (width, hue) become differences."""
+
+        def call(self, x):
+            return ops.log(x + 0.01)
+
+    return {"InkVote": InkVote, "RowShare": RowShare, "ShareSoftmax": ShareSoftmax,
+            "StableSoftplus": StableSoftplus, "LogInk": LogInk}
+
+
+def band_membership(size_px: int) -> np.ndarray:
+    """(size_px, 12): the fraction of each input row's canvas rows in each pitch class (index = note - 69)."""
+    k = CANVAS_SIZE_PX // size_px
+    member = np.zeros((size_px, len(PITCHES)), dtype=np.float32)
+    for y in range(CANVAS_SIZE_PX):
+        member[y // k, PITCHES.index(pitch_for_y(y + 0.5))] += 1.0 / k
+    return member
+
+
+def build_model(size_px: int):
+    """The Keras model: input (size_px, size_px, 3) float32, outputs [pitch (12), volume (3), timbre (8)]."""
+    import keras
+    from keras import layers
+
+    if size_px % 25 or size_px > 200:
+        raise ValueError(f"the model works on 25x25 places: input size must be 25, 50, 100 or 200 px, got {size_px}")
+    custom = _custom_layers()
+    nonneg = keras.constraints.NonNeg()
+    inputs = keras.Input((size_px, size_px, 3), name="absorption")
+    # No biases before the ink estimates: blank paper (all zeros) carries no ink and casts no vote.
+    ink_maps = layers.Conv2D(8, 1, activation="relu", use_bias=False, name="ink_maps")(inputs)
+
+    block = size_px // 25  # 25x25 places of 16 canvas px
+    x = layers.Conv2D(16, block, strides=block, activation="relu", use_bias=False, name="blocks")(ink_maps)
+    x25 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_a")(x)
+    x13 = layers.MaxPool2D(2, padding="same", name="pool")(x25)
+    x13 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_b")(x13)
+    up = layers.Cropping2D(((0, 1), (0, 1)), name="crop")(layers.UpSampling2D(2, name="up")(x13))
+    # Per place: log of the mean and of the peak absorption. Their difference is how much of the place
+    # the ink covers (width); the peak's channel ratios are the colour's hue, whatever the coverage.
+    mean_ink = custom["LogInk"](name="log_mean_ink")(layers.AveragePooling2D(block, name="mean_ink")(inputs))
+    peak_ink = custom["LogInk"](name="log_peak_ink")(layers.MaxPooling2D(block, name="peak_ink")(inputs))
+    features = layers.Concatenate(name="features")([x25, up])  # (25, 25, 64): local detail + context
+    places = layers.Concatenate(name="places")([features, mean_ink, peak_ink])  # (25, 25, 70)
+    ink25 = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
+                          kernel_initializer=keras.initializers.Constant(0.05), name="ink_25")(features)
+
+    # pitch: ink per input row (fine ink x a per-place colour correction), rows -> bands
+    fine = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
+                         kernel_initializer=keras.initializers.Constant(0.3), name="ink_fine")(ink_maps)
+    gain = custom["StableSoftplus"](name="colour_gain_pos")(layers.Conv2D(1, 1, name="colour_gain")(places))
+    gain = layers.UpSampling2D(block, name="gain_up")(gain)
+    rows = custom["RowShare"](name="row_share")(layers.Multiply(name="ink_full")([fine, gain]))
+    bands = layers.Dense(len(PITCHES), use_bias=False, kernel_constraint=nonneg, name="bands",
+                         kernel_initializer=keras.initializers.Constant(band_membership(size_px)))(rows)
+    pitch = custom["ShareSoftmax"](name="pitch")(bands)
+
+    # volume and timbre: every place votes with its ink for what it looks like
+    h = layers.Conv2D(64, 1, activation="relu", name="place_hidden")(places)
+    votes_v = layers.Conv2D(len(CLASSES["volume"]), 1, name="volume_logits")(h)
+    votes_t = layers.Conv2D(len(CLASSES["timbre"]), 1, name="timbre_logits")(h)
+    volume = custom["ShareSoftmax"](name="volume")(custom["InkVote"](name="volume_vote")([votes_v, ink25]))
+    timbre = custom["ShareSoftmax"](name="timbre")(custom["InkVote"](name="timbre_vote")([votes_t, ink25]))
+    return keras.Model(inputs, [pitch, volume, timbre], name="pict2audio_image")
+
+
+# ---------------------------------------------------------------- training
+
+
+def _dataset(data: dict[str, np.ndarray], size_px: int, batch_size: int, *, shuffle_seed: int | None):
+    import tensorflow as tf
+
+    x = data[f"x{size_px}"]
+    targets = {head: data[head] for head in HEADS}
+    ds = tf.data.Dataset.from_tensor_slices((x, targets))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda xb, yb: (tf.cast(xb, tf.float32) / 255.0, yb))
+    return ds.prefetch(2)
+
+
+def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
+          workers: int = 2) -> dict[str, Any]:
+    """Generate (or load cached) data, train, evaluate, export; returns the metadata written."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN's fused kernels vary run to run
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    recipe = config.recipe
+    if config.size_px not in recipe.sizes_px:
+        raise ValueError(f"the data recipe makes inputs of {recipe.sizes_px} px, not {config.size_px}")
+    started = time.time()
+    val = load_split(recipe, "val", cache_dir=cache_dir, workers=workers)
+    train_data = load_split(recipe, "train", cache_dir=cache_dir, workers=workers)
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build_model(config.size_px)
+    steps = config.epochs * -(-recipe.n_train // config.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate / 10, steps, warmup_target=config.learning_rate, warmup_steps=min(500, steps // 10))
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss={head: keras.losses.CategoricalCrossentropy() for head in HEADS},
+        metrics={head: [keras.metrics.CategoricalAccuracy(name="acc")] for head in HEADS},
+    )
+    log.info("model: %d parameters, input %d px", model.count_params(), config.size_px)
+    history = model.fit(
+        _dataset(train_data, config.size_px, config.batch_size, shuffle_seed=config.seed),
+        validation_data=_dataset(val, config.size_px, 512, shuffle_seed=None),
+        epochs=config.epochs, verbose=2,
+    )
+    train_seconds = time.time() - started
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artefact = build_model(config.size_px)  # the same network without the optimizer's state: a smaller file
+    artefact.set_weights(model.get_weights())
+    artefact.save(out_dir / "model.keras")
+    tflite = export_tflite(model, config.size_px)
+    (out_dir / "model.tflite").write_bytes(tflite)
+
+    probs = predict_tflite(tflite, val[f"x{config.size_px}"].astype(np.float32) / 255.0)
+    if not all(np.isfinite(p).all() for p in probs.values()):
+        raise RuntimeError("the LiteRT export gives non-finite probabilities; the export is broken")
+    keras_probs = model.predict(val[f"x{config.size_px}"][:256].astype(np.float32) / 255.0, verbose=0)
+    drift = max(float(np.abs(probs[h][:256] - k).max()) for h, k in zip(HEADS, keras_probs))
+    report = evaluate(probs, val)
+    dev = evaluate_dev_drawings(tflite, config.size_px)
+    save_confusion_pngs(report["confusion"], out_dir)
+    save_curves_png(history.history, out_dir / "training_curves.png")
+
+    metadata = {
+        "format": METADATA_FORMAT,
+        "version": 1,
+        "classes": {head: list(CLASSES[head]) for head in HEADS},
+        "input": {"shape": [1, config.size_px, config.size_px, 3], "dtype": "float32",
+                  "meaning": "ink absorption 1 - rgb/255 after flat-field, see bridge/core/preprocess.py"},
+        "outputs": {head: len(CLASSES[head]) for head in HEADS},
+        "preprocessing_version": PREPROCESSING_VERSION,
+        "model_sha256": hashlib.sha256(tflite).hexdigest(),
+        "parameters": int(model.count_params()),
+        "data": {**recipe.as_dict(), "labels": "ink shares per class (soft targets); the label is the argmax",
+                 "decidable_margin": DECIDABLE_MARGIN},
+        "training": {"seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size,
+                     "learning_rate": config.learning_rate, "seconds": round(train_seconds, 1),
+                     "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
+                     "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}},
+        "accuracy": {
+            "validation": report["accuracy"],
+            "validation_decidable": report["accuracy_decidable"],
+            "validation_counts": report["counts"],
+            "tflite_vs_keras_max_abs_diff": drift,
+            "drawings_dev_pitch": dev,
+        },
+    }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    log.info("wrote %s", out_dir)
+    return metadata
+
+
+# ---------------------------------------------------------------- export and evaluation
+
+
+def export_tflite(model, size_px: int) -> bytes:
+    """LiteRT flatbuffer of the model for a batch of one (float32 in, three softmax vectors out).
+
+    Keras 3's own LiteRT export: converting a tf.function by hand keeps the weights as resource
+    variables that the interpreter never initialises (NaN outputs).
+    """
+    import tempfile
+
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.tflite"
+        spec = tf.TensorSpec((1, size_px, size_px, 3), tf.float32, name="absorption")
+        model.export(str(path), format="litert", input_signature=[spec], verbose=False)
+        return path.read_bytes()
+
+
+def predict_tflite(tflite: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the exported model one input at a time (as live does); x (n, s, s, 3) -> probabilities per head."""
+    from bridge.adapters.image_classifier import TfliteRunner
+
+    runner = TfliteRunner(tflite)
+    outs: dict[str, list[np.ndarray]] = {head: [] for head in HEADS}
+    for sample in x:
+        for head, p in runner.run(sample).items():
+            outs[head].append(p)
+    return {head: np.stack(v) for head, v in outs.items()}
+
+
+def evaluate(probs: dict[str, np.ndarray], data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Accuracy per head on all samples and on the decidable ones, and confusion matrices (true x predicted)."""
+    acc, acc_dec, counts, confusion = {}, {}, {}, {}
+    for head in HEADS:
+        shares = data[head]
+        truth, pred = shares.argmax(axis=1), probs[head].argmax(axis=1)
+        top2 = np.sort(shares, axis=1)[:, -2:]
+        decidable = top2[:, 1] - top2[:, 0] >= DECIDABLE_MARGIN
+        acc[head] = round(float((truth == pred).mean()), 5)
+        acc_dec[head] = round(float((truth == pred)[decidable].mean()), 5)
+        counts[head] = {"all": int(truth.size), "decidable": int(decidable.sum())}
+        k = len(CLASSES[head])
+        confusion[head] = np.bincount(truth * k + pred, minlength=k * k).reshape(k, k)
+    return {"accuracy": acc, "accuracy_decidable": acc_dec, "counts": counts, "confusion": confusion}
+
+
+def evaluate_dev_drawings(tflite: bytes, size_px: int, folder: Path = DEV_DRAWINGS_DIR) -> dict[str, Any] | None:
+    """Pitch score on the composer's drawings (pitch from the file name); None if the folder is missing."""
+    from bridge.adapters.image_files import load_canvas_image
+
+    files = sorted(folder.glob("draw*_*.png"))
+    if not files:
+        log.warning("no composer drawings in %s: drawings_dev score not measured", folder)
+        return None
+    x = np.stack([preprocess(load_canvas_image(f), size_px=size_px) for f in files])
+    pred = predict_tflite(tflite, x)["pitch"].argmax(axis=1)
+    truth = np.array([int(f.stem[4:].split("_")[0]) - PITCHES[0] for f in files])
+    wrong = [f.name for f, t, p in zip(files, truth, pred) if t != p]
+    return {"correct": int((truth == pred).sum()), "total": len(files), "wrong": wrong}
+
+
+# ---------------------------------------------------------------- pictures (pillow; no plotting library needed)
+
+
+def save_confusion_pngs(confusion: dict[str, np.ndarray], out_dir: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    for head, matrix in confusion.items():
+        names = [str(c) for c in CLASSES[head]]
+        k, cell, margin = len(names), 44, 80
+        image = Image.new("RGB", (margin + k * cell + 10, margin + k * cell + 30), "white")
+        draw = ImageDraw.Draw(image)
+        rows = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        for i in range(k):
+            draw.text((4, margin + i * cell + cell // 2 - 5), names[i][:9], fill="black")
+            draw.text((margin + i * cell + 4, margin - 16), names[i][:6], fill="black")
+            for j in range(k):
+                shade = int(255 * (1 - rows[i, j]))
+                box = (margin + j * cell, margin + i * cell, margin + (j + 1) * cell - 1, margin + (i + 1) * cell - 1)
+                draw.rectangle(box, fill=(shade, shade, 255), outline=(200, 200, 200))
+                draw.text((box[0] + 4, box[1] + cell // 2 - 5), str(int(matrix[i, j])),
+                          fill="white" if rows[i, j] > 0.5 else "black")
+        draw.text((4, 4), f"{head}: rows = true class, columns = predicted (validation)", fill="black")
+        draw.text((4, margin + k * cell + 10), f"accuracy {np.trace(matrix) / max(matrix.sum(), 1):.4f}", fill="black")
+        image.save(out_dir / f"confusion_{head}.png")
+
+
+def save_curves_png(history: dict[str, list[float]], path: Path) -> None:
+    """Loss and accuracy per epoch, training (thin) and validation (thick), one colour per head."""
+    from PIL import Image, ImageDraw
+
+    colours = {"pitch": (200, 0, 0), "volume": (0, 120, 0), "timbre": (0, 0, 200)}
+    width, height, pad = 900, 340, 40
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    panels = [("loss", 0), ("acc", width // 2)]
+    for metric, x0 in panels:
+        keys = [k for k in history if k.endswith(f"_{metric}") and k.split("_")[-2] in colours]
+        values = np.concatenate([history[k] for k in keys]) if keys else np.zeros(1)
+        lo, hi = (float(values.min()), float(values.max())) if metric == "loss" else (float(values.min()), 1.0)
+        hi = hi if hi > lo else lo + 1
+        box = (x0 + pad, pad, x0 + width // 2 - 10, height - pad)
+        draw.rectangle(box, outline="black")
+        draw.text((box[0], 10), f"{metric} per epoch (thin: training, thick: validation)", fill="black")
+        draw.text((box[0] - 36, box[1]), f"{hi:.3g}", fill="black")
+        draw.text((box[0] - 36, box[3] - 10), f"{lo:.3g}", fill="black")
+        for key in keys:
+            series = history[key]
+            if len(series) < 2:
+                continue
+            xs = np.linspace(box[0], box[2], len(series))
+            ys = box[3] - (np.asarray(series) - lo) / (hi - lo) * (box[3] - box[1])
+            head = key.split("_")[-2]
+            draw.line(list(zip(xs.tolist(), ys.tolist())), fill=colours[head], width=3 if key.startswith("val_") else 1)
+        for i, (head, colour) in enumerate(colours.items()):
+            draw.text((box[0] + 8 + 70 * i, box[3] + 8), head, fill=colour)
+    image.save(path)

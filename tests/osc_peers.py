@@ -1,0 +1,117 @@
+"""Helpers for the tests that talk to real OSC peers over loopback UDP: free ports, oscdump, Pd, WAVs."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridge.core.bank import Sample, SoundBank
+from bridge.core.labels import PITCHES, TIMBRES, VOLUMES, Labels
+
+REPO = Path(__file__).resolve().parents[1]
+PD_PATCH = REPO / "patches" / "pict2audio.pd"
+
+
+def free_udp_port() -> int:
+    """A UDP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_binary(name: str, package: str) -> str:
+    """The path of a peer binary; FAILS (never skips) when it is missing: CI installs it."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: install the Debian package {package} (.ci/run does)")
+    return path
+
+
+class PeerProcess:
+    """A subprocess whose output lines are collected on a thread (stdout and stderr merged)."""
+
+    def __init__(self, argv: list[str], *, cwd: Path = REPO) -> None:
+        self.argv = argv
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     bufsize=1)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def output(self) -> list[str]:
+        with self._lock:
+            return list(self.lines)
+
+    def wait_for(self, predicate: Callable[[str], bool], *, timeout_s: float = 10.0,
+                 poke: Callable[[], None] | None = None, poke_every_s: float = 0.2) -> list[str]:
+        """Lines matching `predicate`, waiting up to timeout_s; `poke()` is called meanwhile (e.g. a probe)."""
+        deadline = time.monotonic() + timeout_s
+        next_poke = 0.0
+        while time.monotonic() < deadline:
+            found = [line for line in self.output() if predicate(line)]
+            if found:
+                return found
+            if self.proc.poll() is not None:
+                break
+            if poke is not None and time.monotonic() >= next_poke:
+                poke()
+                next_poke = time.monotonic() + poke_every_s
+            time.sleep(0.02)
+        return [line for line in self.output() if predicate(line)]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(2)
+
+
+def write_tone(path: Path, *, midi_note: float, amplitude: float = 0.3, duration_s: float = 0.25,
+               sample_rate_hz: int = 16000) -> Path:
+    """A mono 16-bit sine WAV at the frequency of `midi_note`."""
+    t = np.arange(int(duration_s * sample_rate_hz)) / sample_rate_hz
+    freq_hz = 440.0 * 2 ** ((midi_note - 69) / 12)
+    data = (amplitude * np.sin(2 * np.pi * freq_hz * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate_hz)
+        out.writeframes(data.tobytes())
+    return path
+
+
+def wav_bank(
+    folder: Path, *, timbres: tuple[str, ...] = ("keyboard",), volumes: tuple[str, ...] = VOLUMES
+) -> SoundBank:
+    """A real bank: one small WAV per (pitch, volume, timbre), labels known from how it was made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    amplitude = {"low": 0.03, "med": 0.3, "high": 0.9}
+    samples = []
+    for timbre in timbres:
+        for volume in volumes:
+            for pitch in PITCHES:
+                path = write_tone(folder / f"{timbre}-{pitch}-{volume}.wav", midi_note=pitch,
+                                  amplitude=amplitude[volume])
+                samples.append(Sample(str(path.resolve()), Labels(pitch, volume, timbre)))
+    assert set(timbres) <= set(TIMBRES)
+    return SoundBank(tuple(samples), version="test-wav-bank")

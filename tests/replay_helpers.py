@@ -1,0 +1,112 @@
+"""Helpers for the replay tests: a loopback OSC recorder and the real session parts, loaded once."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pythonosc.osc_packet import OscPacket
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "data" / "drawings"
+
+
+@dataclass(frozen=True)
+class Received:
+    """One OSC datagram: its arrival in s and its messages as (address, args).
+
+    The arrival is the kernel's receive timestamp (SO_TIMESTAMPNS, wall clock) where the platform has
+    it, so the recorder's own thread scheduling does not blur the figures; else time.time() on receipt.
+    """
+
+    arrival_s: float
+    messages: tuple[tuple[str, tuple], ...]
+
+
+class OscRecorder:
+    """A UDP socket on 127.0.0.1 (a free port) that records every datagram, on its own thread."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self._kernel_stamps = hasattr(socket, "SO_TIMESTAMPNS")
+        if self._kernel_stamps:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMPNS, 1)
+        self.port: int = self.sock.getsockname()[1]
+        self.received: list[Received] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="osc-recorder", daemon=True)
+
+    def __enter__(self) -> OscRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2.0)
+        self.sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(16))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            arrival = time.time()
+            for level, kind, payload in ancillary:
+                if self._kernel_stamps and (level, kind) == (socket.SOL_SOCKET, socket.SO_TIMESTAMPNS):
+                    seconds, nanoseconds = struct.unpack("qq", payload[:16])
+                    arrival = seconds + nanoseconds / 1e9
+            packet = OscPacket(data)
+            messages = tuple((m.message.address, tuple(m.message.params)) for m in packet.messages)
+            self.received.append(Received(arrival, messages))
+
+    def wait_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+        """Return once nothing has arrived for `quiet_s` (or after timeout_s)."""
+        deadline = time.monotonic() + timeout_s
+        count = -1
+        while time.monotonic() < deadline:
+            if len(self.received) == count:
+                return
+            count = len(self.received)
+            time.sleep(quiet_s)
+
+    def offsets_ms(self) -> list[float]:
+        """Arrival of each datagram relative to the first one, in ms."""
+        if not self.received:
+            return []
+        first = self.received[0].arrival_s
+        return [(r.arrival_s - first) * 1000.0 for r in self.received]
+
+
+def run_bridge(*args: str, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
+    """`python run_bridge.py ARGS...` from the repo root; returns the finished process."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "run_bridge.py"), *args],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout_s, check=False,
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] if ordered else 0.0
+
+
+def aligned_errors_ms(a_ms: list[float], b_ms: list[float]) -> list[float]:
+    """|a_i - b_i - c| where c is the median of a_i - b_i: the error of the relative timing.
+
+    Aligning on the median instead of on the first event keeps one slow event (a cold first
+    classification, a scheduler stall) from shifting every other comparison."""
+    diffs = [a - b for a, b in zip(a_ms, b_ms)]
+    center = percentile(diffs, 0.5)
+    return [abs(d - center) for d in diffs]

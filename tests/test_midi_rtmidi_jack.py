@@ -1,0 +1,291 @@
+"""End to end with real MIDI ports: a controller process -> JACK -> the bridge process -> OSC on loopback.
+
+This machine has no ALSA sequencer, so the ports live in a private JACK server (`jackd --no-realtime -d
+dummy`, which `.ci/run` installs as Debian's jackd2). Without jackd these tests FAIL: they never skip.
+
+No JACK port is opened or closed in the pytest process: python-rtmidi 1.5.8's RtMidi can crash while
+closing a JACK input port (see bridge/adapters/midi_mido.py), and a crash here would end the whole run.
+The bridge runs as the user runs it (`run_bridge.py play --midi-in ...`, headless with SDL's dummy
+drivers), the controller is `MidiSender` (a python-rtmidi output in a child process, fed on stdin); both
+are ended with SIGKILL. The test listens for the bridge's OSC on loopback.
+
+The non-realtime dummy server drops MIDI now and then on a busy machine (a late client's cycle is
+skipped), so each move is re-sent until its effect is heard (`until_heard`), within a time limit: every
+move used is idempotent once its effect is seen (a held note pressed again, a CC at the same value, the
+same program), and MIDI in one JACK port keeps its order, so a late copy never lands after the next move.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import mido
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import BlockingOSCUDPServer
+from pythonosc.udp_client import SimpleUDPClient
+
+from bridge.adapters.jack_dummy import JACK_BACKEND, ChildProcess, JackError, MidiSender, jack_dummy_server
+
+REPO = Path(__file__).resolve().parents[1]
+RESEND_S = 0.3  # a move not heard within this long is sent again
+HEARD_WITHIN_S = 20.0  # ... until this long has passed: then MIDI did not reach OSC, and the test fails
+
+# `run_bridge.py ARGS` with the image model replaced by a stand-in that predicts uniformly: nothing is
+# drawn in these tests, so the classifier never runs; the stand-in keeps them independent of the
+# committed model (and its load time). Everything else is the real command: canvas, session, default bank.
+PLAY = r"""
+import runpy, sys
+import bridge.adapters.image_classifier as image_classifier
+from bridge.core.engine import uniform_prediction
+
+class Uniform:
+    version = "test-uniform"
+
+    def classify(self, image):
+        return uniform_prediction()
+
+image_classifier.load_image_classifier = lambda model_dir=None: Uniform()
+sys.argv = ["run_bridge.py", *sys.argv[1:]]
+runpy.run_path("run_bridge.py", run_name="__main__")
+"""
+
+
+class Jack:
+    """A private JACK server (its name) and the child processes started in it (`start(child)`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.children: list[ChildProcess] = []
+
+    def start(self, child: ChildProcess) -> ChildProcess:
+        self.children.append(child)
+        return child
+
+
+@pytest.fixture
+def jack() -> Iterator[Jack]:
+    """A server of its own for each test (0.3 s to start): a test's dead clients never stall the next one.
+
+    At the end the server stops first, while its clients are alive and answer it (it is gone at once),
+    then the bridge and the controllers are SIGKILLed: no port is ever closed gracefully.
+    """
+    server = jack_dummy_server(period_frames=1024)  # a long period leaves slack on a busy machine
+    try:
+        jack = Jack(server.__enter__())  # sets JACK_DEFAULT_SERVER, inherited by the children
+    except JackError as exc:
+        pytest.fail(f"{exc} (CI installs jackd2; these tests need a real JACK MIDI port)")
+    try:
+        yield jack
+    finally:
+        try:
+            server.__exit__(None, None, None)
+        finally:
+            for child in reversed(jack.children):
+                child.kill()
+
+
+class Osc:
+    """A python-osc server on loopback collecting (address, args) of everything the bridge sends, in the
+    order it arrives (one thread: a late datagram is never overtaken in the list)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, tuple]] = []
+        dispatcher = Dispatcher()
+        dispatcher.set_default_handler(lambda address, *args: self.received.append((address, args)))
+        self.server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def args(self, address: str) -> list[tuple]:
+        return [args for a, args in list(self.received) if a == address]
+
+    def overrides(self) -> list[tuple]:
+        return self.args("/pict2audio/override")
+
+    def last_override(self) -> tuple | None:
+        overrides = self.overrides()
+        return overrides[-1] if overrides else None
+
+
+@pytest.fixture
+def osc() -> Iterator[Osc]:
+    osc = Osc()
+    yield osc
+    osc.server.shutdown()
+    osc.server.server_close()
+
+
+def play(jack: Jack, osc: Osc, *args: str, verbosity: str = "-v") -> ChildProcess:
+    """`run_bridge.py -v play --audio none --osc 127.0.0.1:<osc> ARGS` with SDL's dummy drivers, in `jack`."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+           "JACK_DEFAULT_SERVER": jack.name, "JACK_NO_START_SERVER": "1"}
+    return jack.start(ChildProcess([sys.executable, "-c", PLAY, verbosity, "play", "--audio", "none",
+                                    "--osc", f"127.0.0.1:{osc.port}", *args], cwd=REPO, env=env))
+
+
+def controller(jack: Jack, client: str, port: str, **kwargs) -> MidiSender:
+    """A controller process in `jack`: a virtual output `client:port`, or connected to `connect_to`."""
+    try:
+        return jack.start(MidiSender(client, port, **kwargs))  # type: ignore[return-value]
+    except JackError as exc:
+        pytest.fail(str(exc))
+
+
+def until_heard(send: Callable[[], None], heard: Callable[[], bool], what: str, *,
+                bridge: ChildProcess, osc: Osc, timeout_s: float = HEARD_WITHIN_S) -> None:
+    """send(), and again every RESEND_S until heard() (JACK may drop a message); fail after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        send()
+        resend_at = time.monotonic() + RESEND_S
+        while time.monotonic() < resend_at:
+            if heard():
+                return
+            if not bridge.alive():
+                pytest.fail(f"the bridge exited ({bridge.proc.returncode}) waiting for {what}:\n{bridge.tail()}")
+            time.sleep(0.01)
+    pytest.fail(f"{what}: not heard on OSC within {timeout_s:g} s; OSC received {osc.received[-8:]}\n"
+                f"bridge output:\n{bridge.tail()}")
+
+
+def move(keys: MidiSender, bridge: ChildProcess, osc: Osc, message: mido.Message,
+         heard: Callable[[], bool]) -> None:
+    until_heard(lambda: keys.send(message), heard, f"{message} (from {keys.connected_to})", bridge=bridge, osc=osc)
+
+
+def errors(bridge: ChildProcess) -> list[str]:
+    return [line for line in bridge.output() if line.startswith(("ERROR", "CRITICAL", "Traceback"))]
+
+
+def test_virtual_input_notes_ccs_and_programs_reach_osc(jack, osc):
+    bridge = play(jack, osc, "--midi-in", "virtual", "--midi-backend", JACK_BACKEND)
+    keys = controller(jack, "Keyboard", "out", connect_to="Pict2Audio:Pict2Audio")
+    assert keys.connected_to == "Pict2Audio:Pict2Audio"
+    # One move at a time, as a performer makes them; each is heard before the next is made.
+    move(keys, bridge, osc, mido.Message("note_on", note=72, velocity=90),
+         lambda: osc.last_override() == (72, "none", "none"))
+    move(keys, bridge, osc, mido.Message("control_change", control=7, value=127),
+         lambda: osc.last_override() == (72, "high", "none"))
+    move(keys, bridge, osc, mido.Message("program_change", program=5),  # the engine re-matches (default bank)
+         lambda: osc.last_override() == (72, "high", "vocal") and osc.args("/pict2audio/match")[-1:] != []
+         and osc.args("/pict2audio/match")[-1][1:4] == (72, "high", "vocal"))
+    assert "vocal" in osc.args("/pict2audio/match")[-1][0], osc.args("/pict2audio/match")[-1]
+    move(keys, bridge, osc, mido.Message("note_off", note=72), lambda: osc.last_override() == (-1, "high", "vocal"))
+    move(keys, bridge, osc, mido.Message("control_change", control=64, value=127),
+         lambda: bool(osc.args("/pict2audio/play")))
+    move(keys, bridge, osc, mido.Message("control_change", control=123, value=0),
+         lambda: osc.last_override() == (-1, "none", "none"))
+    assert bridge.alive() and errors(bridge) == [], bridge.tail()
+
+
+def test_sysex_clock_and_other_system_messages_are_ignored(jack, osc):
+    noisy = controller(jack, "NoisyDevice", "out")  # a device: its output exists before the bridge starts
+    bridge = play(jack, osc, "--midi-in", "NoisyDevice", "--midi-backend", JACK_BACKEND, verbosity="-vv")
+    move(noisy, bridge, osc, mido.Message("note_on", note=80), lambda: osc.last_override() == (80, "none", "none"))
+    noise = [mido.Message("sysex", data=[0x7E, 0x7F, 6, 1]), mido.Message("clock"), mido.Message("start"),
+             mido.Message("active_sensing"), mido.Message("songpos", pos=16)]
+
+    def burst() -> None:  # the noise, then a note that must still be heard
+        for msg in [*noise, mido.Message("note_on", note=74)]:
+            noisy.send(msg)
+
+    def heard() -> bool:
+        out = "\n".join(bridge.output())
+        return osc.last_override() == (74, "none", "none") and all(
+            f"ignoring MIDI {kind} messages" in out for kind in ("sysex", "clock", "start"))
+
+    until_heard(burst, heard, "a note after sysex/clock/start", bridge=bridge, osc=osc)
+    assert all(args[1:] == ("none", "none") for args in osc.overrides()), osc.overrides()  # noise changed nothing
+    assert not [line for line in bridge.output() if "MIDI message" in line and "ignored:" in line]
+    assert bridge.alive() and errors(bridge) == [], bridge.tail()
+
+
+def test_a_missing_port_is_one_clear_error_and_the_canvas_keeps_running(jack, osc):
+    controller(jack, "SomeSynth", "out")
+    control = free_udp_port()
+    bridge = play(jack, osc, "--midi-in", "NoSuchController", "--midi-backend", JACK_BACKEND,
+                  "--control-port", str(control))
+    found = bridge.wait_line(lambda line: "running without MIDI" in line, 30)
+    assert found is not None, bridge.tail()
+    assert "'NoSuchController' not found" in found[1] and "'SomeSynth:out'" in found[1], found[1]
+    # Still running, and playing: an OSC control message still reaches the engine and comes back out.
+    client = SimpleUDPClient("127.0.0.1", control)
+    until_heard(lambda: client.send_message("/pict2audio/override", ["timbre", "organ"]),
+                lambda: osc.last_override() == (-1, "none", "organ"), "an OSC override", bridge=bridge, osc=osc)
+    assert errors(bridge) == [found[1]], bridge.tail()
+
+
+def test_a_port_that_disappears_is_retried(jack, osc):
+    pad = controller(jack, "FlakyPad", "out")
+    bridge = play(jack, osc, "--midi-in", "flakypad", "--midi-backend", JACK_BACKEND)  # part, any case
+    move(pad, bridge, osc, mido.Message("note_on", note=70), lambda: osc.last_override() == (70, "none", "none"))
+    assert any("MIDI input: FlakyPad:out" in line for line in bridge.output()), bridge.tail()
+    pad.kill()  # unplugged (the process dies: JACK drops its port) while the note is held
+    assert bridge.wait_line(lambda line: "'FlakyPad:out' disappeared" in line, 15), bridge.tail()
+    until_heard(lambda: None, lambda: osc.last_override() == (-1, "none", "none"), "the held note's release",
+                bridge=bridge, osc=osc, timeout_s=10)
+    time.sleep(2.5)  # the bridge retries every second meanwhile, logging once
+    pad = controller(jack, "FlakyPad", "out")  # plugged in again
+    assert bridge.wait_line(lambda line: "'FlakyPad:out' is back" in line, 15), bridge.tail()
+    move(pad, bridge, osc, mido.Message("control_change", control=7, value=60),
+         lambda: osc.last_override() == (-1, "med", "none"))
+    assert sum("disappeared" in line for line in bridge.output()) == 1, bridge.tail()
+    assert bridge.alive() and errors(bridge) == [], bridge.tail()
+
+
+def test_the_mapping_and_port_come_from_the_config_file(jack, osc, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[midi]\ninput = "virtual"\nbackend = "{JACK_BACKEND}"\n'
+                      '[midi.mapping]\nvolume = "cc 1"\nchannel = 2\n')
+    bridge = play(jack, osc, "--config", str(config))
+    keys = controller(jack, "Keyboard", "out", connect_to="Pict2Audio:Pict2Audio")
+    move(keys, bridge, osc, mido.Message("control_change", channel=1, control=1, value=127),
+         lambda: osc.last_override() == (-1, "high", "none"))
+    before = len(osc.overrides())
+    for msg in (mido.Message("control_change", channel=0, control=1, value=0),  # channel 1: not ours
+                mido.Message("control_change", channel=1, control=7, value=0)):  # CC 7: unbound now
+        keys.send(msg)
+    move(keys, bridge, osc, mido.Message("program_change", channel=1, program=3),
+         lambda: osc.last_override() == (-1, "high", "organ"))
+    assert set(osc.overrides()[before:]) == {(-1, "high", "organ")}, osc.overrides()
+    assert bridge.alive() and errors(bridge) == [], bridge.tail()
+
+
+def test_midi_ports_command_lists_jack_ports(jack):
+    controller(jack, "ListedDevice", "knobs")
+    done = subprocess.run([sys.executable, "run_bridge.py", "midi-ports", "--midi-backend", JACK_BACKEND],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "'ListedDevice:knobs'" in done.stdout and "--midi-in virtual" in done.stdout, done.stdout
+
+
+def test_midi_learn_command(jack, tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[osc]\ntargets = ["127.0.0.1:9100"]\n')
+    pad = controller(jack, "LearnPad", "out")
+    learn = jack.start(ChildProcess([sys.executable, "run_bridge.py", "midi-learn", "pitch", "--midi-in", "LearnPad",
+                                     "--midi-backend", JACK_BACKEND, "--config", str(path), "--timeout-s", "30"],
+                                    cwd=REPO))
+    assert learn.wait_line(lambda line: "move a control on LearnPad:out" in line, 30), learn.tail()
+    deadline = time.monotonic() + HEARD_WITHIN_S
+    while learn.alive() and time.monotonic() < deadline:  # re-sent in case JACK dropped it
+        pad.send(mido.Message("note_on", note=48))
+        time.sleep(RESEND_S)
+    assert learn.proc.wait(10) == 0, learn.tail()
+    assert any(f"MIDI learn: pitch = note 48, saved to {path}" in line for line in learn.output()), learn.tail()
+    text = path.read_text()
+    assert 'pitch = "note 48"' in text and "127.0.0.1:9100" in text
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,133 @@
+"""Golden test: a headless live session, recorded off the wire, then `replay` of its saved drawing.
+
+The live side is what the canvas does: a thread posts pen events in real time (t_ms = the session
+clock rounded as the drawing stores it; mouse-up posts a last pen_move and the pen_up at the same
+t_ms) to a LiveSession with the real classifier, the default bank and the real OscSender, sending to
+a loopback socket. The replay side is `run_bridge.py replay SAVED.json --speed 1` in a subprocess,
+sending to a second socket. Both streams must hold the same messages in the same order, and the
+same timing (see TIMING_* below for the tolerance and why).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from replay_helpers import EXAMPLES, OscRecorder, aligned_errors_ms, percentile, run_bridge
+
+from bridge.config import Config
+from bridge.core.drawing import Drawing, drawing_from_json
+from bridge.core.protocol import Bundle
+
+pytestmark = pytest.mark.slow
+
+# Timing: arrival times (kernel receive timestamps) of the live and the replayed bundles, compared
+# after aligning the two streams on their median offset (so one slow event, such as a cold first
+# classification, does not shift every comparison). Both streams are measured on the same busy
+# machine, so the comparison's error is at most the replay's error plus the live session's own
+# jitter against its clock (measured in the same run); the replay's share must be within the
+# issue's 2 ms at the median. The tail is dominated by scheduler stalls of a 2-core machine shared
+# with model training (the live session alone showed stalls of ~180 ms there), so it is only checked
+# for gross errors: a replay that does not wait, or waits at the wrong speed, is off by seconds.
+# Measured figures are in docs/replay.md.
+TIMING_P50_MS = 2.0
+TIMING_MAX_MS = 250.0
+
+
+def draw_live(session, drawing: Drawing) -> None:
+    """Post the drawing's pen events in real time, as the canvas would (runs on its own thread)."""
+    session.restart_clock()
+    start = time.monotonic()
+    for stroke in drawing.strokes:
+        last = len(stroke.points) - 1
+        for i, p in enumerate(stroke.points):
+            wait = start + p.t_ms / 1000.0 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            t_ms = round(session.now_ms(), 3)
+            if i == 0:
+                session.post("pen_down", x=p.x, y=p.y, t_ms=t_ms, color=stroke.color, width_px=stroke.width_px,
+                             tool=stroke.tool)
+                if i < last:
+                    continue
+            session.post("pen_move", x=p.x, y=p.y, t_ms=t_ms)
+            if i == last:  # mouse-up: the last position and the pen-up at the same time
+                session.post("pen_up", t_ms=t_ms)
+
+
+@pytest.fixture(scope="module")
+def live_recording(tmp_path_factory: pytest.TempPathFactory):
+    """Run the live session once: (saved drawing path, OSC datagrams, engine bundles, parts' versions)."""
+    from bridge.app import build_session
+
+    script = drawing_from_json((EXAMPLES / "scale.json").read_bytes())
+    bundles: list[Bundle] = []
+    with OscRecorder() as receiver:
+        config = Config(osc_targets=(("127.0.0.1", receiver.port),), audio="none")
+        parts = build_session(config, extra_sinks=[bundles.append])
+        try:
+            canvas = threading.Thread(target=draw_live, args=(parts.session, script), name="canvas")
+            canvas.start()
+            canvas.join(60.0)
+            assert parts.session.wait_idle(30.0)
+            receiver.wait_quiet()
+            drawing = parts.engine.drawing
+            assert not parts.engine.errors and not parts.session.sink_errors
+        finally:
+            parts.close()
+    path = tmp_path_factory.mktemp("golden") / "live.json"
+    path.write_text(drawing.to_json(), encoding="utf-8")
+    return path, receiver.received, bundles, parts
+
+
+def test_the_saved_drawing_is_what_was_drawn(live_recording):
+    path, _, _, parts = live_recording
+    saved = drawing_from_json(path.read_bytes())
+    script = drawing_from_json((EXAMPLES / "scale.json").read_bytes())
+    assert len(saved.strokes) == len(script.strokes)
+    assert [[(p.x, p.y) for p in s.points] for s in saved.strokes] == \
+        [[(p.x, p.y) for p in s.points] for s in script.strokes]
+    assert saved.meta["model_version"] == str(parts.classifier.version)
+    assert saved.meta["bank_version"] == str(parts.bank.version)
+
+
+def test_in_process_replay_gives_the_live_bundles_exactly(live_recording):
+    """The engine level: same bundles (messages and t_ms) from the saved drawing, no clock involved."""
+    from bridge.app import build_engine
+    from bridge.replayer import replay_drawing
+
+    path, _, live_bundles, parts = live_recording
+    engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher)
+    result = replay_drawing(drawing_from_json(path.read_bytes()), engine, speed=None)
+    assert [b for _, b in result.bundles] == live_bundles
+    assert result.play_count == len(drawing_from_json(path.read_bytes()).strokes)
+
+
+def test_cli_replay_sends_the_live_osc_stream(live_recording):
+    path, live, live_bundles, _ = live_recording
+    with OscRecorder() as receiver:
+        proc = run_bridge("replay", str(path), "--speed", "1", "--osc", f"127.0.0.1:{receiver.port}",
+                          "--audio", "none")
+        receiver.wait_quiet()
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr
+    replayed = receiver.received
+
+    assert [r.messages for r in replayed] == [r.messages for r in live]  # same messages, same order
+    assert any(m[0] == "/pict2audio/play" for r in live for m in r.messages)
+
+    # Timing: each bundle's arrival against the drawing time it was made for (the bundle t_ms of the
+    # live session; the in-process test shows the replay's t_ms are the same).
+    t_ms = [b.t_ms for b in live_bundles]
+    live_ms = [r.arrival_s * 1000 for r in live]
+    replay_ms = [r.arrival_s * 1000 for r in replayed]
+    live_jitter = aligned_errors_ms(live_ms, t_ms)
+    replay_jitter = aligned_errors_ms(replay_ms, t_ms)
+    errors = aligned_errors_ms(replay_ms, live_ms)
+    report = {name: (percentile(v, 0.5), percentile(v, 0.9), percentile(v, 0.99)) for name, v in
+              (("live vs replay", errors), ("live vs its clock", live_jitter), ("replay vs schedule", replay_jitter))}
+    print("\n" + "\n".join(f"{name}: p50 {a:.2f} ms, p90 {b:.2f} ms, p99 {c:.2f} ms ({len(errors)} bundles)"
+                             for name, (a, b, c) in report.items()))
+    assert percentile(errors, 0.5) <= TIMING_P50_MS + percentile(live_jitter, 0.5)
+    assert max(errors) <= TIMING_MAX_MS
