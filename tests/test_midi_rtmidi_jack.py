@@ -38,25 +38,6 @@ REPO = Path(__file__).resolve().parents[1]
 RESEND_S = 0.3  # a move not heard within this long is sent again
 HEARD_WITHIN_S = 20.0  # ... until this long has passed: then MIDI did not reach OSC, and the test fails
 
-# `run_bridge.py ARGS` with the image model replaced by a stand-in that predicts uniformly: nothing is
-# drawn in these tests, so the classifier never runs; the stand-in keeps them independent of the
-# committed model (and its load time). Everything else is the real command: canvas, session, default bank.
-PLAY = r"""
-import runpy, sys
-import bridge.adapters.image_classifier as image_classifier
-from bridge.core.engine import uniform_prediction
-
-class Uniform:
-    version = "test-uniform"
-
-    def classify(self, image):
-        return uniform_prediction()
-
-image_classifier.load_image_classifier = lambda model_dir=None: Uniform()
-sys.argv = ["run_bridge.py", *sys.argv[1:]]
-runpy.run_path("run_bridge.py", run_name="__main__")
-"""
-
 
 class Jack:
     """A private JACK server (its name) and the child processes started in it (`start(child)`)."""
@@ -127,7 +108,7 @@ def play(jack: Jack, osc: Osc, *args: str, verbosity: str = "-v") -> ChildProces
     """`run_bridge.py -v play --audio none --osc 127.0.0.1:<osc> ARGS` with SDL's dummy drivers, in `jack`."""
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
            "JACK_DEFAULT_SERVER": jack.name, "JACK_NO_START_SERVER": "1"}
-    return jack.start(ChildProcess([sys.executable, "-c", PLAY, verbosity, "play", "--audio", "none",
+    return jack.start(ChildProcess([sys.executable, "run_bridge.py", verbosity, "play", "--audio", "none",
                                     "--osc", f"127.0.0.1:{osc.port}", *args], cwd=REPO, env=env))
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from bridge.atomic_write import write_atomically
 from bridge.core.drawing import Drawing, drawing_from_json
 from bridge.core.raster import rasterise
 from bridge.errors import BridgeError, DrawingError
@@ -36,19 +36,6 @@ def json_and_png_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return path.with_name(path.name + ".json"), path.with_name(path.name + ".png")
 
 
-def _write_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_drawing(drawing: Drawing, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write `path` as .json and the canvas as .png beside it; returns both paths.
 
@@ -60,8 +47,8 @@ def save_drawing(drawing: Drawing, path: str | os.PathLike[str]) -> tuple[Path, 
     try:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         image = Image.fromarray(rasterise(drawing))
-        _write_atomic(json_path, lambda f: f.write(drawing.to_json().encode("utf-8")))
-        _write_atomic(png_path, lambda f: image.save(f, format="PNG"))
+        write_atomically(json_path, lambda f: f.write(drawing.to_json().encode("utf-8")))
+        write_atomically(png_path, lambda f: image.save(f, format="PNG"))
     except OSError as exc:
         raise BridgeError(f"could not save the drawing to {json_path}: {exc.strerror or exc}") from exc
     log.info("saved %s (%d strokes) and %s", json_path, len(drawing.strokes), png_path.name)

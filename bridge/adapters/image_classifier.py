@@ -9,9 +9,12 @@ refuses a missing or mismatched model with a ModelError that says how to retrain
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +38,9 @@ class TfliteRunner:
         from ai_edge_litert.interpreter import Interpreter
 
         source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
-        self._interpreter = Interpreter(**source, num_threads=num_threads)
-        self._interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT prints "INFO: Created ... XNNPACK delegate" from C++
+            self._interpreter = Interpreter(**source, num_threads=num_threads)
+            self._interpreter.allocate_tensors()
         (inp,) = self._interpreter.get_input_details()
         self.input_shape = tuple(int(v) for v in inp["shape"])
         self._input = inp["index"]
@@ -52,6 +56,23 @@ class TfliteRunner:
         self._interpreter.set_tensor(self._input, x[None])
         self._interpreter.invoke()
         return {head: self._interpreter.get_tensor(index)[0] for head, index in self._outputs.items()}
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment: native libraries' banners stay off the terminal.
+
+    Failures still surface as Python exceptions (with their messages) after stderr is restored.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class ImageClassifier:

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import tempfile
 import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bridge.atomic_write import write_atomically
 from bridge.core.midi_mapping import Action, Binding, MidiMapper, MidiMapping
 from bridge.errors import BridgeError, ConfigError
 
@@ -338,17 +337,7 @@ def save_mapping(path: Path, mapping: MidiMapping) -> None:
     if not isinstance(midi, dict):
         raise ConfigError(f"config file {path}: [midi] must be a table; not saving the MIDI mapping")
     midi["mapping"] = mapping.to_dict()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            tomli_w.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: tomli_w.dump(doc, handle))
 
 
 class MidiLearn:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS
+from bridge.atomic_write import write_atomically
 from bridge.core.audio_levels import fold_pitch
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.labels import Labels
@@ -200,18 +201,8 @@ def read_index(index_path: Path) -> dict | None:
 
 
 def write_index(index_path: Path, data: dict) -> None:
-    """Atomic: write a temporary file beside the index, fsync it, then os.replace."""
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, index_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Atomic: a killed run leaves the previous index as it was."""
+    write_atomically(index_path, lambda handle: handle.write(json.dumps(data, separators=(",", ":")).encode()))
 
 
 def update_index(
