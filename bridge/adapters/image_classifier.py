@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "image"
 RETRAIN_HINT = "train it with: python run_bridge.py train-image"
-NUM_THREADS = 1  # one thread measured faster than two for this small model (see docs/README_image.md)
+NUM_THREADS = 1  # one thread measured faster than two for this small model (see docs/image_model.md)
 
 
 class TfliteRunner:

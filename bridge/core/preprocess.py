@@ -24,7 +24,7 @@ import numpy as np
 from bridge.core.labels import CANVAS_SIZE_PX, GRID_STEP_PX
 
 PREPROCESSING_VERSION = "absorb-flatfield-v1"
-INPUT_SIZE_PX = 100  # chosen by measurement, see docs/README_image.md
+INPUT_SIZE_PX = 100  # chosen by measurement, see docs/image_model.md
 SUPPORTED_SIZES_PX: tuple[int, ...] = tuple(n for n in range(25, CANVAS_SIZE_PX + 1) if CANVAS_SIZE_PX % n == 0)
 
 _GRID_MIN = np.float32(0.5)  # a line median lighter than this (transmittance) near a grid position is grid ...
