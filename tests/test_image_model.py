@@ -19,7 +19,7 @@ from bridge.core.labels import HEADS, PITCHES, band_center_y
 from bridge.core.preprocess import INPUT_SIZE_PX, PREPROCESSING_VERSION, preprocess
 from bridge.core.raster import background_image, rasterise
 from bridge.errors import ModelError
-from bridge.training.image_data import DataRecipe, generate_sample, labels_from_shares, margins
+from bridge.training.image_data import DataRecipe, generate_sample, ink_shares, labels_from_shares, margins
 
 FIXED_SEED = 424242  # neither the training (1) nor the validation (2) seed
 FIXED_COUNT = 120
@@ -128,3 +128,16 @@ def test_live_classifier_does_not_import_tensorflow():
              "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_multi_stroke_labels_follow_the_ink_not_the_last_point(classifier):
+    long_line = Stroke(tuple(Point(x, band_center_y(74), x) for x in range(20, 381, 10)), "#1E90FF", 6.0)
+    last_mark = Stroke((Point(200, band_center_y(79), 500), Point(206, band_center_y(79), 510)), "#D00000", 25.0)
+    drawing = Drawing((long_line, last_mark))
+    report = ink_shares(drawing)
+    assert labels_from_shares(report.shares) == {"pitch": 74, "volume": "low", "timbre": "flute"}
+    assert classifier.classify(report.image).labels.as_dict() == {"pitch": 74, "volume": "low", "timbre": "flute"}
+    # erased ink does not count: rub out most of the long line and the mark wins
+    eraser = Stroke((Point(10, band_center_y(74), 600), Point(390, band_center_y(74), 700)), "#FFFFFF", 12.0, "eraser")
+    erased = ink_shares(Drawing((long_line, last_mark, eraser)))
+    assert labels_from_shares(erased.shares) == {"pitch": 79, "volume": "high", "timbre": "string"}
