@@ -2,4 +2,5 @@
 
 import bridge.cli
 
-raise SystemExit(bridge.cli.main())
+if __name__ == "__main__":  # worker processes (data generation, bank indexing) re-import this module
+    raise SystemExit(bridge.cli.main())

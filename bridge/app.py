@@ -116,6 +116,19 @@ class SessionParts:
             self.audio.close()
 
 
+def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:
+    """Draw one stroke on a throwaway engine and encode its bundles (nothing is sent), so the first stroke
+    of a session does not pay for cold code paths (first classification, first match, first encoding)."""
+    from bridge.adapters.osc_out import encode_bundle
+
+    engine = build_engine(classifier, bank, matcher=matcher)
+    bundles = [engine.pen_down(x=100.0, y=200.0, t_ms=0.0, color="#000000", width_px=5.0, tool="pen"),
+               engine.pen_move(x=300.0, y=200.0, t_ms=100.0), engine.pen_up(t_ms=100.0)]
+    for bundle in bundles:
+        if bundle is not None:
+            encode_bundle(bundle)
+
+
 def build_session(
     config: Config,
     *,
@@ -149,6 +162,7 @@ def build_session(
         audio.open()  # no device: one warning line now, then a no-op
         sinks.append(audio)
     sinks.extend(extra_sinks)
+    warm_up(classifier, bank, matcher)
     session = LiveSession(engine, sinks)
     control = None
     if config.control_port is not None:

@@ -81,18 +81,27 @@ class LiveSession:
 
     def handle(self, event: str, kwargs: dict[str, Any]) -> Bundle | None:
         """Run one engine call and deliver its bundle (on the calling thread)."""
+        bundle = self.compute(event, kwargs)
+        self.deliver(bundle)
+        return bundle
+
+    def compute(self, event: str, kwargs: dict[str, Any]) -> Bundle | None:
+        """Run one engine call without delivering its bundle; a rejected call is logged and gives None."""
         try:
-            bundle = getattr(self.engine, event)(**kwargs)
+            return getattr(self.engine, event)(**kwargs)
         except Exception as exc:  # a bad event must not kill the session
             log.error("engine rejected %s(%s): %s", event, kwargs, exc)
             self.engine.errors.append(f"{event}: {exc}")
             return None
-        if bundle is not None and bundle.messages:
-            for sink in self.sinks:
-                try:
-                    sink(bundle)
-                except Exception as exc:
-                    log.error("output %r failed: %s", sink, exc)
-                    self.sink_errors.append(f"{getattr(sink, '__name__', sink)}: {exc}")
-                    del self.sink_errors[:-20]
-        return bundle
+
+    def deliver(self, bundle: Bundle | None) -> None:
+        """Give a non-empty bundle to every sink; a failing sink is logged and the others still get it."""
+        if bundle is None or not bundle.messages:
+            return
+        for sink in self.sinks:
+            try:
+                sink(bundle)
+            except Exception as exc:
+                log.error("output %r failed: %s", sink, exc)
+                self.sink_errors.append(f"{getattr(sink, '__name__', sink)}: {exc}")
+                del self.sink_errors[:-20]

@@ -1,18 +1,21 @@
 """Replay a saved drawing through the live session's engine and outputs, in real time or as fast as possible.
 
 The engine calls come from `bridge.core.replay.session_events` (strokes and recorded controls in time
-order) and are run by `LiveSession.handle`, exactly as the live canvas's events are, so the bundles and
-the OSC stream are the ones the live session produced. Real-time replay is scheduled on a monotonic
-clock from the replay start: each call waits until `start + (t_ms - first_t_ms) / speed`, so sleep
-errors never accumulate, and a call that is late (a slow classification) is run at once. The silence
-before the first event of the drawing is skipped.
+order) and are run by the same `LiveSession` code as the live canvas's events, so the bundles and the OSC
+stream are the ones the live session produced. A replay has no live input and the engine depends only on
+the drawing (its clock is the recorded t_ms), so a timed replay makes every bundle first and then only
+waits and sends: each bundle goes out when the live session sent it, at `start + (t_ms - first_t_ms) /
+speed` on a monotonic clock plus the time the engine took to make it (measured while making it). Sleep
+errors never accumulate, no work competes with the clock, and the silence before the first event is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +35,7 @@ class ReplayResult:
     """What one replay produced.
 
     bundles: (t_ms on the drawing's clock, bundle) for every non-empty bundle, in order.
-    lateness_ms: per engine call, how much later than scheduled it started (0 with fast replay).
+    lateness_ms: per engine call, how much later than scheduled its bundle was delivered (empty when fast).
     wall_s: how long the replay took.
     errors: the engine's contained errors and the outputs' failures during the replay.
     first_t_ms, last_t_ms: the drawing times of the first and last engine calls (the replay starts at
@@ -78,32 +81,59 @@ def replay_drawing(
     """Feed the drawing's engine calls to `engine`, delivering each bundle to `sinks`.
 
     speed: 1.0 = recorded timing, 2.0 = twice as fast, None = no waiting at all (fast).
-    on_call(call, bundle): called after each engine call (a window redrawing the strokes).
+    on_call(call, bundle): called after each call's bundle is delivered (a window redrawing the strokes).
     """
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be > 0 (or None for fast replay), got {speed!r}")
     calls = session_events(drawing, extra_controls)
-    session = LiveSession(engine, list(sinks), clock=clock)  # never started: handle() runs here
+    session = LiveSession(engine, list(sinks), clock=clock)  # never started: runs on this thread
     errors_before = len(engine.errors)
     first_t_ms = calls[0].t_ms if calls else 0.0
     result = ReplayResult(first_t_ms=first_t_ms, last_t_ms=calls[-1].t_ms if calls else 0.0)
-    start = clock()
-    for call in calls:
-        if speed is not None:
-            due = start + (call.t_ms - first_t_ms) / speed / 1000.0
-            wait = due - clock()
-            if wait > 0:
-                sleep(wait)
-            result.lateness_ms.append(max((clock() - due) * 1000.0, 0.0))
-        bundle = session.handle(call.event, dict(call.kwargs))
-        if bundle is not None and bundle.messages:
-            result.bundles.append((call.t_ms, bundle))
-        if on_call is not None:
-            on_call(call, bundle)
+    steps = (_made(session, call, clock) for call in calls)
+    if speed is not None:
+        steps = list(steps)  # timed: every bundle is made before the clock starts
+    with _collector_paused(speed is not None):
+        start = clock()
+        for call, bundle, work_s in steps:
+            if speed is not None:
+                # When the live session sent it: at its drawing time, plus the engine's work on it.
+                due = start + (call.t_ms - first_t_ms) / speed / 1000.0 + work_s
+                wait = due - clock()
+                if wait > 0:
+                    sleep(wait)
+                result.lateness_ms.append(max((clock() - due) * 1000.0, 0.0))
+            session.deliver(bundle)
+            if bundle is not None and bundle.messages:
+                result.bundles.append((call.t_ms, bundle))
+            if on_call is not None:
+                on_call(call, bundle)
     result.wall_s = clock() - start
     result.errors = [*engine.errors[errors_before:], *session.sink_errors]
     log.info("replayed %d calls, %d bundles in %.2f s", len(calls), len(result.bundles), result.wall_s)
     return result
+
+
+def _made(session: LiveSession, call: EngineCall,
+          clock: Callable[[], float]) -> tuple[EngineCall, Bundle | None, float]:
+    """(call, its bundle, how long the engine took to make it in s)."""
+    began = clock()
+    bundle = session.compute(call.event, dict(call.kwargs))
+    return call, bundle, clock() - began
+
+
+@contextlib.contextmanager
+def _collector_paused(paused: bool) -> Iterator[None]:
+    """No garbage-collector pause between two due times (the timed loop allocates little)."""
+    was_enabled = gc.isenabled()
+    if paused:
+        gc.collect()
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused and was_enabled:
+            gc.enable()
 
 
 def describe_lateness(lateness_ms: Sequence[float]) -> dict[str, Any]:

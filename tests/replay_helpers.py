@@ -14,6 +14,8 @@ from pathlib import Path
 from pythonosc.osc_packet import OscPacket
 
 REPO = Path(__file__).resolve().parents[1]
+# Linux's SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): Python's socket module does not export it.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 EXAMPLES = REPO / "data" / "drawings"
 
 
@@ -27,6 +29,7 @@ class Received:
 
     arrival_s: float
     messages: tuple[tuple[str, tuple], ...]
+    kernel_stamped: bool = False
 
 
 class OscRecorder:
@@ -37,9 +40,9 @@ class OscRecorder:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
-        self._kernel_stamps = hasattr(socket, "SO_TIMESTAMPNS")
+        self._kernel_stamps = SO_TIMESTAMPNS is not None
         if self._kernel_stamps:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMPNS, 1)
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.port: int = self.sock.getsockname()[1]
         self.received: list[Received] = []
         self._stop = threading.Event()
@@ -62,14 +65,14 @@ class OscRecorder:
                 continue
             except OSError:
                 return
-            arrival = time.time()
+            arrival, stamped = time.time(), False
             for level, kind, payload in ancillary:
-                if self._kernel_stamps and (level, kind) == (socket.SOL_SOCKET, socket.SO_TIMESTAMPNS):
+                if self._kernel_stamps and (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
                     seconds, nanoseconds = struct.unpack("qq", payload[:16])
-                    arrival = seconds + nanoseconds / 1e9
+                    arrival, stamped = seconds + nanoseconds / 1e9, True
             packet = OscPacket(data)
             messages = tuple((m.message.address, tuple(m.message.params)) for m in packet.messages)
-            self.received.append(Received(arrival, messages))
+            self.received.append(Received(arrival, messages, stamped))
 
     def wait_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
         """Return once nothing has arrived for `quiet_s` (or after timeout_s)."""

@@ -10,6 +10,7 @@ same timing (see TIMING_* below for the tolerance and why).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -23,15 +24,13 @@ from bridge.core.protocol import Bundle
 pytestmark = pytest.mark.slow
 
 # Timing: arrival times (kernel receive timestamps) of the live and the replayed bundles, compared
-# after aligning the two streams on their median offset (so one slow event, such as a cold first
-# classification, does not shift every comparison). Both streams are measured on the same busy
-# machine, so the comparison's error is at most the replay's error plus the live session's own
-# jitter against its clock (measured in the same run); the replay's share must be within the
-# issue's 2 ms at the median. The tail is dominated by scheduler stalls of a 2-core machine shared
-# with model training (the live session alone showed stalls of ~180 ms there), so it is only checked
-# for gross errors: a replay that does not wait, or waits at the wrong speed, is off by seconds.
-# Measured figures are in docs/replay.md.
-TIMING_P50_MS = 2.0
+# after aligning the two streams on their median offset. A timed replay makes its bundles before the
+# clock starts and only waits and sends on it, so its own error against the drawing's times must stay
+# within the 2 ms for 9 bundles in 10, even on a busy CI machine; the live-vs-replay
+# comparison then carries the live session's own jitter (its engine works while the pen moves),
+# measured in the same run. The maximum is only checked for gross errors (a replay that does not
+# wait, or waits at the wrong speed, is off by seconds). Measured figures are in docs/replay.md.
+TIMING_MS = 2.0
 TIMING_MAX_MS = 250.0
 
 
@@ -117,6 +116,8 @@ def test_cli_replay_sends_the_live_osc_stream(live_recording):
     assert [r.messages for r in replayed] == [r.messages for r in live]  # same messages, same order
     assert any(m[0] == "/pict2audio/play" for r in live for m in r.messages)
 
+    if sys.platform.startswith("linux"):  # kernel receive times, not the recorder thread's wake-ups
+        assert all(r.kernel_stamped for r in (*live, *replayed))
     # Timing: each bundle's arrival against the drawing time it was made for (the bundle t_ms of the
     # live session; the in-process test shows the replay's t_ms are the same).
     t_ms = [b.t_ms for b in live_bundles]
@@ -129,5 +130,6 @@ def test_cli_replay_sends_the_live_osc_stream(live_recording):
               (("live vs replay", errors), ("live vs its clock", live_jitter), ("replay vs schedule", replay_jitter))}
     print("\n" + "\n".join(f"{name}: p50 {a:.2f} ms, p90 {b:.2f} ms, p99 {c:.2f} ms ({len(errors)} bundles)"
                              for name, (a, b, c) in report.items()))
-    assert percentile(errors, 0.5) <= TIMING_P50_MS + percentile(live_jitter, 0.5)
+    assert percentile(replay_jitter, 0.9) <= TIMING_MS
+    assert percentile(errors, 0.5) <= TIMING_MS + percentile(live_jitter, 0.5)
     assert max(errors) <= TIMING_MAX_MS

@@ -105,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
     extra = _midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else ()
     speed = None if args.fast else args.speed
     parts = build_session(config, start=False)
-    if speed is not None:
-        _warm_up(parts.classifier)
     window = _open_window() if args.show else None
     current = session_meta(parts.classifier, parts.bank)
     onsets: list[Any] = []
@@ -190,16 +188,6 @@ def _open_window() -> Any:
     from bridge.adapters.replay_window import ReplayWindow
 
     return ReplayWindow()
-
-
-def _warm_up(classifier: Any) -> None:
-    """Classify a blank canvas once, so the first note of a timed replay is not late (a cold model)."""
-    from bridge.core.raster import background_image
-
-    try:
-        classifier.classify(background_image().astype("uint8"))
-    except Exception as exc:  # the replay reports real failures; this is only a warm-up
-        log.debug("warm-up classification failed: %s", exc)
 
 
 def _let_ring(audio: Any) -> None:

@@ -1,15 +1,16 @@
 """Train the image model: one Keras network, a shared trunk and three softmax heads.
 
-    input (n, n, 3) ink absorption (bridge.core.preprocess), n = 50 or 100
-      -> 1x1 conv: 8 "ink maps"
-      -> k x k / k conv 16 -> 3x3 conv 32 (25x25 places of 16 canvas px)
-           -> max-pool -> 3x3 conv 32 -> upsample; concatenated with the log mean and log peak
-              absorption of each place: 70 features per place
-      places -> per-place logits for volume and timbre and a per-place ink estimate;
-                each head = the ink-weighted mean of the per-place softmax (InkVote),
-                then a calibrated softmax over those shares (ShareSoftmax)
-      pitch  -> ink per input pixel (ink maps x a per-place colour correction) summed per row,
-                rows mapped to the 12 bands (a Dense initialised to the band membership), ShareSoftmax
+    input (n, n, 3) ink absorption (bridge.core.preprocess), n = 100 (25x25 "places" of 16 canvas px)
+      coverage per pixel = a colour-blind ink amount x a gain from the hue of the place's darkest pixel
+      pitch  -> coverage summed per input row, rows mapped to the 12 bands (a Dense initialised to the
+                band membership), ShareSoftmax
+      width  -> coverage summed across strokes vertically (v) and horizontally (h) at 50 px;
+                v h / sqrt(v^2 + h^2) is a straight stroke's width at any angle; per place the
+                coverage-weighted means of the three, in log
+      places -> 1x1 conv "ink maps" -> k x k / k conv 16 -> 3x3 conv 32 at 25x25 and at 13x13, with the
+                log mean and peak absorption, the width measures and the coverage: 75 features per place
+             -> per-place logits for volume and timbre; each head = the coverage-weighted mean of the
+                per-place softmax (InkVote), then a calibrated softmax over those shares (ShareSoftmax)
 
 The network is the labelling rule with learned parts: a drawing is labelled by where most of its
 ink is, so each head shares out the ink among its classes. Targets are the ink shares computed by
@@ -21,11 +22,13 @@ training_curves.png. TensorFlow is imported inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,10 +53,11 @@ DECIDABLE_MARGIN = 0.1  # a head's label is "decidable" when its leading class h
 @dataclass(frozen=True)
 class TrainConfig:
     size_px: int = 100
-    epochs: int = 12
+    epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 7
+    loss_weights: tuple[float, float, float] = (1.0, 2.0, 1.0)  # pitch, volume, timbre: width is the hardest
     recipe: DataRecipe = field(default_factory=DataRecipe)
 
 
@@ -111,8 +115,32 @@ def _custom_layers() -> dict[str, type]:
         def call(self, x):
             return ops.log(x + 0.01)
 
+    @keras.saving.register_keras_serializable(package="bridge")
+    class Hue(keras.layers.Layer):
+        """Absorption -> absorption / (its largest channel + 0.01): the colour's direction, not its amount."""
+
+        def call(self, x):
+            return x / (ops.max(x, axis=-1, keepdims=True) + 0.01)
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class CrossWidth(keras.layers.Layer):
+        """[v, h] cross-section sums -> v h / sqrt(v^2 + h^2): the width of a straight stroke at any angle."""
+
+        def call(self, inputs):
+            v, h = inputs
+            return v * h / ops.sqrt(v * v + h * h + 1e-6)
+
+    @keras.saving.register_keras_serializable(package="bridge")
+    class LogRatio(keras.layers.Layer):
+        """[weighted sums, weights] -> log(weighted mean + 0.01)."""
+
+        def call(self, inputs):
+            weighted, weights = inputs
+            return ops.log(weighted / (weights + 1e-3) + 0.01)
+
     return {"InkVote": InkVote, "RowShare": RowShare, "ShareSoftmax": ShareSoftmax,
-            "StableSoftplus": StableSoftplus, "LogInk": LogInk}
+            "StableSoftplus": StableSoftplus, "LogInk": LogInk, "Hue": Hue, "CrossWidth": CrossWidth,
+            "LogRatio": LogRatio}
 
 
 def band_membership(size_px: int) -> np.ndarray:
@@ -122,6 +150,15 @@ def band_membership(size_px: int) -> np.ndarray:
     for y in range(CANVAS_SIZE_PX):
         member[y // k, PITCHES.index(pitch_for_y(y + 0.5))] += 1.0 / k
     return member
+
+
+WIDTH_PX = 50  # the pen-width measure runs on 8 canvas px per pixel: a quarter of the work, the same sums
+
+
+def width_window(size_px: int) -> int:
+    """Odd length (pixels at `size_px`) of the cross-section sums: holds a 30 px pen seen from its edge."""
+    k = CANVAS_SIZE_PX // size_px
+    return 2 * -(-32 // k) + 1
 
 
 def build_model(size_px: int):
@@ -134,40 +171,60 @@ def build_model(size_px: int):
     custom = _custom_layers()
     nonneg = keras.constraints.NonNeg()
     inputs = keras.Input((size_px, size_px, 3), name="absorption")
-    # No biases before the ink estimates: blank paper (all zeros) carries no ink and casts no vote.
-    ink_maps = layers.Conv2D(8, 1, activation="relu", use_bias=False, name="ink_maps")(inputs)
-
     block = size_px // 25  # 25x25 places of 16 canvas px
+    mean_ink = layers.AveragePooling2D(block, name="mean_ink")(inputs)
+    peak_ink = layers.MaxPooling2D(block, name="peak_ink")(inputs)
+
+    # Coverage per input pixel: a colour-blind ink amount (no biases: blank paper carries no ink) times a
+    # gain from the colour of the place's darkest pixel: its hue (an anti-aliased edge scales the absorption
+    # without turning it) and its strength (a pale colour, where a pen wider than 4 px shows it in full).
+    ink_maps = layers.Conv2D(8, 1, activation="relu", use_bias=False, name="ink_maps")(inputs)
+    fine = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
+                         kernel_initializer=keras.initializers.Constant(0.3), name="ink_fine")(ink_maps)
+    log_peak = custom["LogInk"](name="log_peak_ink")(peak_ink)
+    colour = layers.Concatenate(name="colour")([custom["Hue"](name="hue")(peak_ink), log_peak])
+    gain = layers.Conv2D(16, 1, activation="relu", name="gain_hidden")(colour)
+    gain = custom["StableSoftplus"](name="colour_gain_pos")(layers.Conv2D(1, 1, name="colour_gain")(gain))
+    coverage = layers.Multiply(name="coverage")([fine, layers.UpSampling2D(block, name="gain_up")(gain)])
+
+    # pitch: coverage summed per input row, rows mapped to the 12 bands (a Dense initialised to the band membership)
+    rows = custom["RowShare"](name="row_share")(coverage)
+    bands = layers.Dense(len(PITCHES), use_bias=False, kernel_constraint=nonneg, name="bands",
+                         kernel_initializer=keras.initializers.Constant(band_membership(size_px)))(rows)
+    pitch = custom["ShareSoftmax"](name="pitch")(bands)
+
+    # Pen width: the coverage summed across the stroke, vertically (v) and horizontally (h). A straight
+    # stroke at angle a gives v = w / cos a and h = w / sin a, so w = v h / sqrt(v^2 + h^2) at any angle.
+    pool = max(size_px // WIDTH_PX, 1)
+    cover = layers.AveragePooling2D(pool, name="coverage_coarse")(coverage) if pool > 1 else coverage
+    window, ones = width_window(size_px // pool), keras.initializers.Ones()
+    v = layers.DepthwiseConv2D((window, 1), padding="same", use_bias=False, depthwise_initializer=ones,
+                               trainable=False, name="cross_v")(cover)
+    h = layers.DepthwiseConv2D((1, window), padding="same", use_bias=False, depthwise_initializer=ones,
+                               trainable=False, name="cross_h")(cover)
+    measures = layers.Concatenate(name="measures")([custom["CrossWidth"](name="cross_width")([v, h]), v, h])
+    weighted = layers.Multiply(name="by_coverage")([measures, cover])
+    place_ink = layers.AveragePooling2D(block // pool, name="place_ink")(cover)
+    weighted = layers.AveragePooling2D(block // pool, name="place_measures")(weighted)
+    place_width = custom["LogRatio"](name="place_width")([weighted, place_ink])  # coverage-weighted means
+
+    # per place context: convolutions over the ink maps at 25x25 and 13x13 places
     x = layers.Conv2D(16, block, strides=block, activation="relu", use_bias=False, name="blocks")(ink_maps)
     x25 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_a")(x)
     x13 = layers.MaxPool2D(2, padding="same", name="pool")(x25)
     x13 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_b")(x13)
     up = layers.Cropping2D(((0, 1), (0, 1)), name="crop")(layers.UpSampling2D(2, name="up")(x13))
-    # Per place: log of the mean and of the peak absorption. Their difference is how much of the place
-    # the ink covers (width); the peak's channel ratios are the colour's hue, whatever the coverage.
-    mean_ink = custom["LogInk"](name="log_mean_ink")(layers.AveragePooling2D(block, name="mean_ink")(inputs))
-    peak_ink = custom["LogInk"](name="log_peak_ink")(layers.MaxPooling2D(block, name="peak_ink")(inputs))
-    features = layers.Concatenate(name="features")([x25, up])  # (25, 25, 64): local detail + context
-    places = layers.Concatenate(name="places")([features, mean_ink, peak_ink])  # (25, 25, 70)
-    ink25 = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
-                          kernel_initializer=keras.initializers.Constant(0.05), name="ink_25")(features)
+    # log of the mean and of the peak absorption (the peak's channel ratios are the hue), and of the coverage
+    places = layers.Concatenate(name="places")([
+        x25, up, custom["LogInk"](name="log_mean_ink")(mean_ink), log_peak,
+        place_width, custom["LogInk"](name="log_place_ink")(place_ink)])
 
-    # pitch: ink per input row (fine ink x a per-place colour correction), rows -> bands
-    fine = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
-                         kernel_initializer=keras.initializers.Constant(0.3), name="ink_fine")(ink_maps)
-    gain = custom["StableSoftplus"](name="colour_gain_pos")(layers.Conv2D(1, 1, name="colour_gain")(places))
-    gain = layers.UpSampling2D(block, name="gain_up")(gain)
-    rows = custom["RowShare"](name="row_share")(layers.Multiply(name="ink_full")([fine, gain]))
-    bands = layers.Dense(len(PITCHES), use_bias=False, kernel_constraint=nonneg, name="bands",
-                         kernel_initializer=keras.initializers.Constant(band_membership(size_px)))(rows)
-    pitch = custom["ShareSoftmax"](name="pitch")(bands)
-
-    # volume and timbre: every place votes with its ink for what it looks like
-    h = layers.Conv2D(64, 1, activation="relu", name="place_hidden")(places)
-    votes_v = layers.Conv2D(len(CLASSES["volume"]), 1, name="volume_logits")(h)
-    votes_t = layers.Conv2D(len(CLASSES["timbre"]), 1, name="timbre_logits")(h)
-    volume = custom["ShareSoftmax"](name="volume")(custom["InkVote"](name="volume_vote")([votes_v, ink25]))
-    timbre = custom["ShareSoftmax"](name="timbre")(custom["InkVote"](name="timbre_vote")([votes_t, ink25]))
+    # volume and timbre: every place votes with its coverage for what it looks like
+    hidden = layers.Conv2D(96, 1, activation="relu", name="place_hidden")(places)
+    votes_v = layers.Conv2D(len(CLASSES["volume"]), 1, name="volume_logits")(hidden)
+    votes_t = layers.Conv2D(len(CLASSES["timbre"]), 1, name="timbre_logits")(hidden)
+    volume = custom["ShareSoftmax"](name="volume")(custom["InkVote"](name="volume_vote")([votes_v, place_ink]))
+    timbre = custom["ShareSoftmax"](name="timbre")(custom["InkVote"](name="timbre_vote")([votes_t, place_ink]))
     return keras.Model(inputs, [pitch, volume, timbre], name="pict2audio_image")
 
 
@@ -210,14 +267,16 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss={head: keras.losses.CategoricalCrossentropy() for head in HEADS},
+        loss_weights=dict(zip(HEADS, config.loss_weights)),
         metrics={head: [keras.metrics.CategoricalAccuracy(name="acc")] for head in HEADS},
     )
     log.info("model: %d parameters, input %d px", model.count_params(), config.size_px)
-    history = model.fit(
-        _dataset(train_data, config.size_px, config.batch_size, shuffle_seed=config.seed),
-        validation_data=_dataset(val, config.size_px, 512, shuffle_seed=None),
-        epochs=config.epochs, verbose=2,
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # progress on stderr: stdout is the command's result
+        history = model.fit(
+            _dataset(train_data, config.size_px, config.batch_size, shuffle_seed=config.seed),
+            validation_data=_dataset(val, config.size_px, 512, shuffle_seed=None),
+            epochs=config.epochs, verbose=2,
+        )
     train_seconds = time.time() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +309,8 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
         "data": {**recipe.as_dict(), "labels": "ink shares per class (soft targets); the label is the argmax",
                  "decidable_margin": DECIDABLE_MARGIN},
         "training": {"seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size,
-                     "learning_rate": config.learning_rate, "seconds": round(train_seconds, 1),
+                     "learning_rate": config.learning_rate,
+                     "loss_weights": dict(zip(HEADS, config.loss_weights)), "seconds": round(train_seconds, 1),
                      "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
                      "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}},
         "accuracy": {

@@ -9,10 +9,12 @@ For each label the more accurate method (CNN or DSP) becomes the default in the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -246,7 +248,8 @@ def train_model(train: FeatureSet, cfg: TrainConfig):
         .batch(cfg.batch_size)
         .prefetch(2)
     )
-    model.fit(ds, epochs=cfg.epochs, verbose=2)
+    with contextlib.redirect_stdout(sys.stderr):  # progress on stderr: stdout is the command's result
+        model.fit(ds, epochs=cfg.epochs, verbose=2)
     return model
 
 

@@ -1,0 +1,55 @@
+"""`run_bridge.py train-image` end to end on a tiny recipe: data made by worker processes, a model trained,
+exported and written with its metadata, and loadable by the live classifier."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from bridge.adapters.image_classifier import load_image_classifier
+from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.labels import HEADS
+from bridge.core.preprocess import PREPROCESSING_VERSION
+from bridge.core.raster import rasterise
+from bridge.training.image_data import DATA_VERSION, DataRecipe, generate_split
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_image_writes_a_model_the_live_path_loads(tmp_path, shared_data):
+    out, cache = tmp_path / "model", tmp_path / "cache"
+    proc = subprocess.run(
+        [sys.executable, "run_bridge.py", "train-image", "--out", str(out), "--cache-dir", str(cache),
+         "--n-train", "128", "--n-val", "64", "--epochs", "1", "--workers", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("model.keras", "model.tflite", "metadata.json", "training_curves.png",
+                 *(f"confusion_{h}.png" for h in HEADS)):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["preprocessing_version"] == PREPROCESSING_VERSION
+    assert meta["data"]["data_version"] == DATA_VERSION
+    assert meta["data"]["n_train"] == 128 and meta["accuracy"]["validation_counts"]["pitch"]["all"] == 64
+    assert meta["accuracy"]["drawings_dev_pitch"]["total"] == 36
+    assert meta["accuracy"]["tflite_vs_keras_max_abs_diff"] < 1e-3
+    printed = json.loads(proc.stdout)
+    assert printed["accuracy"] == meta["accuracy"]
+
+    classifier = load_image_classifier(out)
+    stroke = Stroke(tuple(Point(x, 200.0, x) for x in range(40, 360, 10)), "#000000", 5.0)
+    prediction = classifier.classify(rasterise(Drawing((stroke,))))
+    assert all(np.isfinite(getattr(prediction, f"p_{h}")).all() for h in HEADS)
+
+
+def test_generated_data_does_not_depend_on_the_number_of_workers():
+    recipe = DataRecipe(n_train=6, n_val=6, sizes_px=(100,))
+    one = generate_split(recipe, "val", workers=1, chunk=4)
+    two = generate_split(recipe, "val", workers=2, chunk=4)
+    for key in ("x100", *HEADS):
+        assert np.array_equal(one[key], two[key]), key
+    assert not np.array_equal(one["x100"][0], one["x100"][1])
