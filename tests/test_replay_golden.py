@@ -24,12 +24,12 @@ from bridge.core.protocol import Bundle
 pytestmark = pytest.mark.slow
 
 # Timing: arrival times (kernel receive timestamps) of the live and the replayed bundles, compared
-# after aligning the two streams on their median offset. A timed replay makes its bundles before the
-# clock starts and only waits and sends on it, so its own error against the drawing's times must stay
-# within the 2 ms for 9 bundles in 10, even on a busy CI machine; the live-vs-replay
-# comparison then carries the live session's own jitter (its engine works while the pen moves),
-# measured in the same run. The maximum is only checked for gross errors (a replay that does not
-# wait, or waits at the wrong speed, is off by seconds). Measured figures are in docs/replay.md.
+# after aligning the two streams on their median offset. Both are measured on the same machine, so
+# the comparison carries the live session's own jitter against its clock (measured in the same run);
+# beyond it, the replay may add at most the 2 ms, at the median and for 9 bundles in 10. On
+# an idle machine live vs replay is ~0.3 ms at the median and < 1 ms at p90 (docs/replay.md). The
+# maximum is only checked for gross errors (a replay that does not wait, or waits at the wrong
+# speed, is off by seconds).
 TIMING_MS = 2.0
 TIMING_MAX_MS = 250.0
 
@@ -127,9 +127,9 @@ def test_cli_replay_sends_the_live_osc_stream(live_recording):
     replay_jitter = aligned_errors_ms(replay_ms, t_ms)
     errors = aligned_errors_ms(replay_ms, live_ms)
     report = {name: (percentile(v, 0.5), percentile(v, 0.9), percentile(v, 0.99)) for name, v in
-              (("live vs replay", errors), ("live vs its clock", live_jitter), ("replay vs schedule", replay_jitter))}
+              (("live vs replay", errors), ("live vs its clock", live_jitter), ("replay vs its clock", replay_jitter))}
     print("\n" + "\n".join(f"{name}: p50 {a:.2f} ms, p90 {b:.2f} ms, p99 {c:.2f} ms ({len(errors)} bundles)"
                              for name, (a, b, c) in report.items()))
-    assert percentile(replay_jitter, 0.9) <= TIMING_MS
-    assert percentile(errors, 0.5) <= TIMING_MS + percentile(live_jitter, 0.5)
+    for q in (0.5, 0.9):
+        assert percentile(errors, q) <= TIMING_MS + percentile(live_jitter, q), q
     assert max(errors) <= TIMING_MAX_MS
