@@ -137,7 +137,7 @@ def _collector_paused(paused: bool) -> Iterator[None]:
 
 
 def describe_lateness(lateness_ms: Sequence[float]) -> dict[str, Any]:
-    """p50 / p99 / max of how late calls started (ms), for the log and the docs."""
+    """p50 / p99 / max of how late bundles were delivered (ms), for the log and the docs."""
     if not lateness_ms:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}
     ordered = sorted(lateness_ms)

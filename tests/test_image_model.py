@@ -38,9 +38,9 @@ def test_committed_model_matches_this_code(classifier):
     assert (DEFAULT_MODEL_DIR / "model.tflite").stat().st_size < 2_000_000
     for name in ("model.keras", "training_curves.png", *(f"confusion_{h}.png" for h in HEADS)):
         assert (DEFAULT_MODEL_DIR / name).is_file(), name
-    # A regression floor at the committed model's measured level (pitch 0.992, volume 0.971, timbre
-    # 0.988 on decidable validation drawings). The bar is 0.99 for every head: volume misses it.
-    floors = {"pitch": 0.99, "volume": 0.97, "timbre": 0.985}
+    # The bar is 0.99 for every head on decidable validation drawings. The committed model
+    # measures pitch 0.996, volume 0.984, timbre 0.992: volume is held at a regression floor below the bar.
+    floors = {"pitch": 0.99, "volume": 0.98, "timbre": 0.99}
     for head in HEADS:
         assert meta["accuracy"]["validation_decidable"][head] >= floors[head], (head, meta["accuracy"])
     assert len(classifier.version) == 12

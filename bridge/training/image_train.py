@@ -4,11 +4,12 @@
       coverage per pixel = a colour-blind ink amount x a gain from the hue of the place's darkest pixel
       pitch  -> coverage summed per input row, rows mapped to the 12 bands (a Dense initialised to the
                 band membership), ShareSoftmax
-      width  -> coverage summed across strokes vertically (v) and horizontally (h) at 50 px;
-                v h / sqrt(v^2 + h^2) is a straight stroke's width at any angle; per place the
-                coverage-weighted means of the three, in log
+      width  -> coverage summed across strokes vertically (v), horizontally (h) and along both
+                diagonals at 50 px; v h / sqrt(v^2 + h^2) is a straight stroke's width at any angle
+                (the same for the diagonal pair), the least of the four sums a round dab's; per place
+                the coverage-weighted means of the seven, in log
       places -> 1x1 conv "ink maps" -> k x k / k conv 16 -> 3x3 conv 32 at 25x25 and at 13x13, with the
-                log mean and peak absorption, the width measures and the coverage: 75 features per place
+                log mean and peak absorption, the width measures and the coverage: 78 features per place
              -> per-place logits for volume and timbre; each head = the coverage-weighted mean of the
                 per-place softmax (InkVote), then a calibrated softmax over those shares (ShareSoftmax)
 
@@ -197,12 +198,20 @@ def build_model(size_px: int):
     # stroke at angle a gives v = w / cos a and h = w / sin a, so w = v h / sqrt(v^2 + h^2) at any angle.
     pool = max(size_px // WIDTH_PX, 1)
     cover = layers.AveragePooling2D(pool, name="coverage_coarse")(coverage) if pool > 1 else coverage
-    window, ones = width_window(size_px // pool), keras.initializers.Ones()
-    v = layers.DepthwiseConv2D((window, 1), padding="same", use_bias=False, depthwise_initializer=ones,
-                               trainable=False, name="cross_v")(cover)
-    h = layers.DepthwiseConv2D((1, window), padding="same", use_bias=False, depthwise_initializer=ones,
-                               trainable=False, name="cross_h")(cover)
-    measures = layers.Concatenate(name="measures")([custom["CrossWidth"](name="cross_width")([v, h]), v, h])
+    # The same along the diagonals (steps of sqrt(2) px, so the sums are scaled by sqrt(2)). A round dab
+    # gives the same sum in all four directions (its diameter) and v h / sqrt(v^2 + h^2) = w / sqrt(2);
+    # a straight stroke gives w from both pairs: the smallest sum tells the two shapes apart.
+    window = width_window(size_px // pool)
+    kernels = {"v": np.ones((window, 1)), "h": np.ones((1, window)),
+               "d": np.sqrt(2) * np.eye(window), "a": np.sqrt(2) * np.fliplr(np.eye(window))}
+    sums = {name: layers.DepthwiseConv2D(
+        kernel.shape, padding="same", use_bias=False, trainable=False, name=f"cross_{name}",
+        depthwise_initializer=keras.initializers.Constant(kernel[:, :, None, None]))(cover)
+        for name, kernel in kernels.items()}
+    measures = layers.Concatenate(name="measures")([
+        custom["CrossWidth"](name="cross_width")([sums["v"], sums["h"]]),
+        custom["CrossWidth"](name="cross_width_diagonal")([sums["d"], sums["a"]]),
+        layers.Minimum(name="least_cross_section")(list(sums.values())), *sums.values()])
     weighted = layers.Multiply(name="by_coverage")([measures, cover])
     place_ink = layers.AveragePooling2D(block // pool, name="place_ink")(cover)
     weighted = layers.AveragePooling2D(block // pool, name="place_measures")(weighted)
