@@ -53,3 +53,41 @@ def test_generated_data_does_not_depend_on_the_number_of_workers():
     for key in ("x100", *HEADS):
         assert np.array_equal(one[key], two[key]), key
     assert not np.array_equal(one["x100"][0], one["x100"][1])
+
+
+def test_training_batches_mirror_half_the_drawings_and_keep_their_labels():
+    import tensorflow as tf
+
+    from bridge.training.image_train import _dataset
+
+    tf.config.experimental.enable_op_determinism()
+    n = 96  # drawing i has one mark in row i, at the left edge; its pitch target is class i % 12
+    x = np.zeros((n, 100, 100, 3), np.uint8)
+    x[np.arange(n), np.arange(n), 0, 0] = 255
+    data = {"x100": x, "pitch": np.eye(12, dtype=np.float32)[np.arange(n) % 12],
+            "volume": np.eye(3, dtype=np.float32)[np.arange(n) % 3],
+            "timbre": np.eye(8, dtype=np.float32)[np.arange(n) % 8]}
+
+    def mirrored_per_epoch() -> list[np.ndarray]:
+        dataset, epochs = _dataset(data, 100, 32, shuffle_seed=7), []
+        for _ in range(2):
+            flags = []
+            for xb, yb in dataset:
+                xb = xb.numpy()
+                left, right = xb[:, :, 0, 0].max(1) > 0, xb[:, :, -1, 0].max(1) > 0
+                assert np.all(left ^ right)  # whole drawings mirrored, never cut
+                rows = xb[..., 0].max(2).argmax(1)
+                for head, classes in (("pitch", 12), ("volume", 3), ("timbre", 8)):
+                    assert np.array_equal(yb[head].numpy().argmax(1), rows % classes), head
+                flags.append(right)
+            epochs.append(np.concatenate(flags))
+        return epochs
+
+    first, second = mirrored_per_epoch()
+    assert 0.3 < first.mean() < 0.7 and 0.3 < second.mean() < 0.7
+    assert not np.array_equal(first, second)  # a new draw each epoch ...
+    again = mirrored_per_epoch()
+    assert np.array_equal(first, again[0]) and np.array_equal(second, again[1])  # ... and reproducible
+    validation = _dataset(data, 100, 32, shuffle_seed=None)
+    validation_left = np.concatenate([xb.numpy()[:, :, 0, 0].max(1) > 0 for xb, _ in validation])
+    assert validation_left.all()  # validation drawings are never mirrored

@@ -49,12 +49,13 @@ DEFAULT_CACHE_DIR = REPO_DIR / "build" / "image_data"
 DEV_DRAWINGS_DIR = REPO_DIR.parent / "shared" / "data" / "drawings_dev"
 METADATA_FORMAT = "pict2audio-image-model"
 DECIDABLE_MARGIN = 0.1  # a head's label is "decidable" when its leading class has >= 10 % more ink
+TRAIN_AUGMENTATION = "left-right mirror of a seeded random half of the training drawings, drawn anew each epoch"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     size_px: int = 100
-    epochs: int = 20
+    epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 3e-3
     seed: int = 7
@@ -246,10 +247,21 @@ def _dataset(data: dict[str, np.ndarray], size_px: int, batch_size: int, *, shuf
     x = data[f"x{size_px}"]
     targets = {head: data[head] for head in HEADS}
     ds = tf.data.Dataset.from_tensor_slices((x, targets))
-    if shuffle_seed is not None:
-        ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda xb, yb: (tf.cast(xb, tf.float32) / 255.0, yb))
-    return ds.prefetch(2)
+    if shuffle_seed is None:
+        ds = ds.batch(batch_size).map(lambda xb, yb: (tf.cast(xb, tf.float32) / 255.0, yb))
+        return ds.prefetch(2)
+    ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    # Mirror left-right half of the drawings (seeded, new each epoch): every label survives a mirror
+    # (pitch is the row, volume the width, timbre the colour), and the strokes' shapes double.
+    coins = tf.data.Dataset.random(seed=shuffle_seed, rerandomize_each_iteration=True).map(lambda r: r % 2 == 1)
+    ds = tf.data.Dataset.zip((ds, coins)).batch(batch_size)
+
+    def to_input(batch, mirror):
+        xb, yb = batch
+        xb = tf.cast(xb, tf.float32) / 255.0
+        return tf.where(mirror[:, None, None, None], tf.reverse(xb, axis=[2]), xb), yb
+
+    return ds.map(to_input).prefetch(2)
 
 
 def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: Path = DEFAULT_CACHE_DIR,
@@ -318,7 +330,7 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
         "data": {**recipe.as_dict(), "labels": "ink shares per class (soft targets); the label is the argmax",
                  "decidable_margin": DECIDABLE_MARGIN},
         "training": {"seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size,
-                     "learning_rate": config.learning_rate,
+                     "learning_rate": config.learning_rate, "augmentation": TRAIN_AUGMENTATION,
                      "loss_weights": dict(zip(HEADS, config.loss_weights)), "seconds": round(train_seconds, 1),
                      "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
                      "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}},
