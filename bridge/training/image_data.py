@@ -59,6 +59,9 @@ class DataRecipe:
     # Pen widths per class (px). The canvas slider moves in whole px, so no width strictly between 9 and 10
     # or between 20 and 21 is drawn: the learned boundaries sit half-way, at ~9.5 and ~20.5 px.
     width_ranges_px: tuple[tuple[float, float], ...] = ((1.0, 9.0), (10.0, 20.0), (21.0, 30.0))
+    # Training split only: this share of pens takes a width within 1.5 px of a class boundary, where the
+    # width is hardest to read. The validation split keeps the plain widths above.
+    train_boundary_share: float = 0.3
     min_ink_px2: float = 3.0  # drawings with less visible ink (a 1 px tap, all erased) are redrawn
     min_visible: float = 0.4  # ... and drawings with a pen stroke less visible than this (mostly erased)
     min_colour_ratio: float = 0.75  # off-palette colours: nearest distance <= ratio * second nearest
@@ -152,6 +155,18 @@ def sample_width(rng: np.random.Generator, volume: str, *, ranges_px: tuple[tupl
     if rng.random() < 0.4:
         return float(rng.integers(math.ceil(low), math.floor(high) + 1))
     return round(float(rng.uniform(low, high)), 2)
+
+
+def sample_boundary_width(rng: np.random.Generator, volume: str, *,
+                          ranges_px: tuple[tuple[float, float], ...]) -> float:
+    """A pen width of one volume class within 1.5 px of one of its class boundaries."""
+    low, high = ranges_px[VOLUMES.index(volume)]
+    edges = [(low, +1.0)] if volume != VOLUMES[0] else []
+    edges += [(high, -1.0)] if volume != VOLUMES[-1] else []
+    edge, inward = edges[int(rng.integers(0, len(edges)))]
+    if rng.random() < 0.4:
+        return edge + inward * float(rng.integers(0, 2))
+    return round(edge + inward * float(rng.uniform(0, 1.5)), 2)
 
 
 def _absorption_direction(rgb: np.ndarray) -> np.ndarray:
@@ -304,9 +319,12 @@ def _note_y(rng: np.random.Generator) -> float:
     return rng.uniform(-4, CANVAS_SIZE_PX + 4)
 
 
-def _pen(rng: np.random.Generator, recipe: DataRecipe) -> tuple[str, float]:
+def _pen(rng: np.random.Generator, recipe: DataRecipe, boundary_share: float) -> tuple[str, float]:
     colour = format_hex_color(sample_colour(rng, min_ratio=recipe.min_colour_ratio))
-    return colour, sample_width(rng, VOLUMES[int(rng.integers(0, 3))], ranges_px=recipe.width_ranges_px)
+    volume = VOLUMES[int(rng.integers(0, 3))]
+    if boundary_share > 0 and rng.random() < boundary_share:
+        return colour, sample_boundary_width(rng, volume, ranges_px=recipe.width_ranges_px)
+    return colour, sample_width(rng, volume, ranges_px=recipe.width_ranges_px)
 
 
 def _inside(path: np.ndarray, pen_px: float) -> np.ndarray:
@@ -334,10 +352,10 @@ def _eraser_path(rng: np.random.Generator, stroke: Stroke) -> np.ndarray:
     return np.linspace(centre - d, centre + d, max(int(length), 2))
 
 
-def make_drawing(rng: np.random.Generator, recipe: DataRecipe) -> tuple[Drawing, str]:
+def make_drawing(rng: np.random.Generator, recipe: DataRecipe, *, boundary_share: float = 0.0) -> tuple[Drawing, str]:
     """A random hand-like drawing and the name of its composition."""
     paths: list[tuple[np.ndarray, str, float]] = []  # (path, colour, width)
-    colour, width = _pen(rng, recipe)
+    colour, width = _pen(rng, recipe, boundary_share)
     y0, x0 = _note_y(rng), rng.uniform(0, CANVAS_SIZE_PX)
     kind = rng.choice(["line", "partial", "scribble", "curve", "pieces", "marks", "several"],
                       p=[0.36, 0.1, 0.08, 0.08, 0.14, 0.14, 0.1])
@@ -359,7 +377,7 @@ def make_drawing(rng: np.random.Generator, recipe: DataRecipe) -> tuple[Drawing,
     else:  # "marks": a note and a few small marks; "several": independent notes
         paths.append((_line_path(rng, y0, width), colour, width))
         for _ in range(int(rng.integers(1, 4 if kind == "marks" else 3))):
-            other_colour, other_width = _pen(rng, recipe) if rng.random() < 0.6 else (colour, width)
+            other_colour, other_width = _pen(rng, recipe, boundary_share) if rng.random() < 0.6 else (colour, width)
             xm, ym = rng.uniform(0, CANVAS_SIZE_PX), _note_y(rng)
             path = _line_path(rng, ym, other_width) if kind == "several" else _mark_path(rng, xm, ym, other_width)
             paths.append((path, other_colour, other_width))
@@ -435,10 +453,14 @@ def augment_image(rng: np.random.Generator, image: np.ndarray) -> tuple[np.ndarr
 
 
 def generate_sample(seed: int, index: int, recipe: DataRecipe) -> LabelledDrawing:
-    """Sample `index` of the split with `seed`; depends on nothing else."""
+    """Sample `index` of the split with `seed`; depends on nothing else.
+
+    Pens lean to boundary widths only under the training seed, so validation keeps the plain widths.
+    """
     rng = np.random.default_rng((seed, index))
+    boundary_share = recipe.train_boundary_share if seed == recipe.train_seed else 0.0
     while True:
-        drawing, kind = make_drawing(rng, recipe)
+        drawing, kind = make_drawing(rng, recipe, boundary_share=boundary_share)
         background, grid = make_background(rng)
         report = ink_shares(drawing, background=background)
         # Redraw when there is next to no ink, or when a stroke is mostly erased or painted over:
