@@ -61,7 +61,7 @@ class DataRecipe:
     width_ranges_px: tuple[tuple[float, float], ...] = ((1.0, 9.0), (10.0, 20.0), (21.0, 30.0))
     # Training split only: this share of pens takes a width within 1.5 px of a class boundary, where the
     # width is hardest to read. The validation split keeps the plain widths above.
-    train_boundary_share: float = 0.3
+    train_boundary_share: float = 0.5
     min_ink_px2: float = 3.0  # drawings with less visible ink (a 1 px tap, all erased) are redrawn
     min_visible: float = 0.4  # ... and drawings with a pen stroke less visible than this (mostly erased)
     min_colour_ratio: float = 0.75  # off-palette colours: nearest distance <= ratio * second nearest
