@@ -322,6 +322,7 @@ def _note_y(rng: np.random.Generator) -> float:
 def _pen(rng: np.random.Generator, recipe: DataRecipe, boundary_share: float) -> tuple[str, float]:
     colour = format_hex_color(sample_colour(rng, min_ratio=recipe.min_colour_ratio))
     volume = VOLUMES[int(rng.integers(0, 3))]
+    # No draw at share 0: the validation split's random stream, and so its drawings, stay as they were.
     if boundary_share > 0 and rng.random() < boundary_share:
         return colour, sample_boundary_width(rng, volume, ranges_px=recipe.width_ranges_px)
     return colour, sample_width(rng, volume, ranges_px=recipe.width_ranges_px)
