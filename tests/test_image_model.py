@@ -39,7 +39,7 @@ def test_committed_model_matches_this_code(classifier):
     for name in ("model.keras", "training_curves.png", *(f"confusion_{h}.png" for h in HEADS)):
         assert (DEFAULT_MODEL_DIR / name).is_file(), name
     # The bar is 0.99 for every head on decidable validation drawings. The committed model
-    # measures pitch 0.997, volume 0.988, timbre 0.992: volume is held at a regression floor below the bar.
+    # measures pitch 0.997, volume 0.988, timbre 0.991: volume is held at a regression floor below the bar.
     floors = {"pitch": 0.99, "volume": 0.985, "timbre": 0.99}
     for head in HEADS:
         assert meta["accuracy"]["validation_decidable"][head] >= floors[head], (head, meta["accuracy"])
