@@ -47,13 +47,18 @@ def downsample(image: np.ndarray, *, size_px: int) -> np.ndarray:
     if size_px not in SUPPORTED_SIZES_PX:
         raise ValueError(f"size_px must divide {CANVAS_SIZE_PX}: one of {SUPPORTED_SIZES_PX}, got {size_px}")
     k = CANVAS_SIZE_PX // size_px
-    # Sum k rows at a time (contiguous, fast), then every k-th column; k*k*255 fits the integer type.
+    # Sum k rows at a time (contiguous, fast); k*255 fits the integer type.
     rows = image.reshape(size_px, k, CANVAS_SIZE_PX * 3).sum(axis=1, dtype=np.uint32 if k > 16 else np.uint16)
-    rows = rows.reshape(size_px, CANVAS_SIZE_PX, 3)
-    blocks = rows[:, 0::k].copy()
-    for i in range(1, k):
-        blocks += rows[:, i::k]
-    return blocks.astype(np.float32) * np.float32(1.0 / (255 * k * k))
+    # Then the k pixels of a block side by side, 3k numbers, summed per channel by one matrix product: exact
+    # (small integers in float32) and a third of the time of k strided adds (0.1 ms instead of 0.23 at 100 px)
+    blocks = rows.reshape(size_px * size_px, 3 * k).astype(np.float32) @ _channel_sums(k)
+    return blocks.reshape(size_px, size_px, 3) * np.float32(1.0 / (255 * k * k))
+
+
+@functools.cache
+def _channel_sums(k: int) -> np.ndarray:
+    """(3k, 3) float32: sums k interleaved RGB pixels per channel."""
+    return np.tile(np.eye(3, dtype=np.float32), (k, 1))
 
 
 def flat_field(transmittance: np.ndarray) -> np.ndarray:
@@ -65,16 +70,28 @@ def flat_field(transmittance: np.ndarray) -> np.ndarray:
     grid) and is divided out. A straight pen line away from the grid positions is never touched.
     """
     n = transmittance.shape[0]
-    near_grid = _near_grid(n)
-    half = (n + _MEDIAN_STRIDE - 1) // _MEDIAN_STRIDE // 2
-    row_med = np.partition(transmittance[:, ::_MEDIAN_STRIDE], half, axis=1)[:, half]  # (n, 3)
-    col_med = np.partition(transmittance[::_MEDIAN_STRIDE], half, axis=0)[half]
-    page_med = np.partition(row_med, n // 2, axis=0)[n // 2]  # (3,)
+    line_med = _line_medians(transmittance)  # (2, n, 3): rows, columns
+    page_med = np.partition(line_med[0], n // 2, axis=0)[n // 2]  # (3,)
     page = float(page_med.mean()) if _is_neutral(page_med, _PAPER_MIN) else 1.0
-    gain = np.float32(1.0 / page) / (_grid_factor(row_med, near_grid, page)[:, None]
-                                     * _grid_factor(col_med, near_grid, page)[None, :])  # (n, n)
+    row_factor, col_factor = _grid_factor(line_med, _near_grid(n), page)
+    gain = np.float32(1.0 / page) / (row_factor[:, None] * col_factor[None, :])  # (n, n)
     out = transmittance * gain.reshape(n, n, 1)
     return np.minimum(out, np.float32(1.0), out=out)
+
+
+def _line_medians(transmittance: np.ndarray) -> np.ndarray:
+    """(n, n, 3) -> (2, n, 3): the median of every row and of every column (every 2nd pixel), per channel.
+
+    Both sets are copied into one array whose last axis runs along the lines: numpy partitions a
+    contiguous last axis about twice as fast as a strided one (0.07 ms for the two, instead of 0.1).
+    """
+    n = transmittance.shape[0]
+    every = transmittance[:, ::_MEDIAN_STRIDE].shape[1]
+    lines = np.empty((2, n, 3, every), dtype=transmittance.dtype)
+    lines[0] = transmittance[:, ::_MEDIAN_STRIDE].transpose(0, 2, 1)  # row y: (channel, x)
+    lines[1] = transmittance[::_MEDIAN_STRIDE].transpose(1, 2, 0)  # column x: (channel, y)
+    half = every // 2
+    return np.partition(lines, half, axis=3)[..., half]
 
 
 def _is_neutral(rgb: np.ndarray, lightest: np.float32) -> np.ndarray | bool:
@@ -83,9 +100,9 @@ def _is_neutral(rgb: np.ndarray, lightest: np.float32) -> np.ndarray | bool:
 
 
 def _grid_factor(median: np.ndarray, near_grid: np.ndarray, page: float) -> np.ndarray:
-    """(n, 3) line medians -> (n,) how much darker than the page each grid line is (1 = no grid)."""
+    """(..., n, 3) line medians -> (..., n) how much darker than the page each grid line is (1 = no grid)."""
     is_grid = near_grid & _is_neutral(median, _GRID_MIN)
-    factor = np.minimum(median.mean(axis=1) / np.float32(page), np.float32(1.0))
+    factor = np.minimum(median.mean(axis=-1) / np.float32(page), np.float32(1.0))
     return np.where(is_grid, factor, np.float32(1.0)).astype(np.float32)
 
 
