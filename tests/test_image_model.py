@@ -16,7 +16,7 @@ from bridge.adapters.image_classifier import DEFAULT_MODEL_DIR, ImageClassifier,
 from bridge.adapters.image_files import load_canvas_image
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.labels import HEADS, PITCHES, band_center_y
-from bridge.core.preprocess import INPUT_SIZE_PX, PREPROCESSING_VERSION, preprocess
+from bridge.core.preprocess import INPUT_SIZE_PX, PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, downsample, preprocess
 from bridge.core.raster import background_image, rasterise
 from bridge.errors import ModelError
 from bridge.training.image_data import DataRecipe, generate_sample, ink_shares, labels_from_shares, margins
@@ -38,11 +38,10 @@ def test_committed_model_matches_this_code(classifier):
     assert (DEFAULT_MODEL_DIR / "model.tflite").stat().st_size < 2_000_000
     for name in ("model.keras", "training_curves.png", *(f"confusion_{h}.png" for h in HEADS)):
         assert (DEFAULT_MODEL_DIR / name).is_file(), name
-    # The bar is 0.99 for every head on decidable validation drawings. The committed model
-    # measures pitch 0.997, volume 0.988, timbre 0.991: volume is held at a regression floor below the bar.
-    floors = {"pitch": 0.99, "volume": 0.985, "timbre": 0.99}
+    # The bar: 0.99 for every head on decidable validation drawings (the committed model measures
+    # pitch 0.997, volume 0.990, timbre 0.993)
     for head in HEADS:
-        assert meta["accuracy"]["validation_decidable"][head] >= floors[head], (head, meta["accuracy"])
+        assert meta["accuracy"]["validation_decidable"][head] >= 0.99, (head, meta["accuracy"])
     assert len(classifier.version) == 12
 
 
@@ -120,6 +119,16 @@ def test_preprocess_shape_range_and_no_grid():
     ink = preprocess(rasterise(Drawing((Stroke((Point(0, 180, 0), Point(400, 180, 9)), "#000000", 4.0),))))
     assert ink.min() >= 0.0 and ink.max() <= 1.0
     assert ink.sum() == pytest.approx(400 * 4 * 3 / (400 / INPUT_SIZE_PX) ** 2, rel=0.02)  # ink is kept
+
+
+@pytest.mark.parametrize("size_px", SUPPORTED_SIZES_PX)
+def test_downsample_is_the_exact_block_average(size_px):
+    image = np.random.default_rng(size_px).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    k = 400 // size_px
+    expected = image.reshape(size_px, k, size_px, k, 3).astype(np.float64).mean(axis=(1, 3)) / 255
+    got = downsample(image, size_px=size_px)
+    assert got.shape == (size_px, size_px, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
 def test_live_classifier_does_not_import_tensorflow():

@@ -51,7 +51,7 @@ _ROW_BAND = np.array([band_for_y(y + 0.5) for y in range(CANVAS_SIZE_PX)])  # pi
 class DataRecipe:
     """Everything that determines a generated split; recorded in the model's metadata."""
 
-    n_train: int = 64_000
+    n_train: int = 96_000
     n_val: int = 6_000
     train_seed: int = 1
     val_seed: int = 2  # a different seed: no drawing is shared with the training split
