@@ -10,10 +10,10 @@
   },
   "classnamespace": "box",
   "rect": [
-   50.0,
-   80.0,
-   900.0,
-   520.0
+   40.0,
+   60.0,
+   1240.0,
+   760.0
   ],
   "bglocked": 0,
   "openinpresentation": 0,
@@ -26,7 +26,6 @@
   "boxes": [
    {
     "box": {
-     "id": "obj-1",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -34,15 +33,15 @@
      "patching_rect": [
       20,
       10,
-      700,
-      22.0
+      1100,
+      36.0
      ],
-     "text": "Pict2Audio Bridge receiver: OSC on UDP 9000 -> labels display, sfplay~ plays each /pict2audio/play sample. Turn the audio on with the speaker button."
+     "text": "Pict2Audio Bridge receiver: OSC on UDP 9000 (the bridge's default target). Every stroke plays as its own voice of [poly~ pict2audio_voice 16]: voice = stroke_id % 16 + 1, so a play with the same id retriggers that voice with the new file and a newer id on the same voice steals it; voice/stop fades one voice out, clear fades them all. Turn the audio on with the speaker button.",
+     "id": "obj-1"
     }
    },
    {
     "box": {
-     "id": "obj-2",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -51,20 +50,23 @@
      ],
      "patching_rect": [
       20,
-      50,
+      60,
       110,
       22.0
      ],
-     "text": "udpreceive 9000"
+     "text": "udpreceive 9000",
+     "id": "obj-2"
     }
    },
    {
     "box": {
-     "id": "obj-3",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 6,
+     "numoutlets": 9,
      "outlettype": [
+      "",
+      "",
+      "",
       "",
       "",
       "",
@@ -74,199 +76,72 @@
      ],
      "patching_rect": [
       20,
-      90,
-      560,
+      95,
+      1180,
       22.0
      ],
-     "text": "route /pict2audio/play /pict2audio/labels /pict2audio/match /pict2audio/stroke/begin /pict2audio/stroke/end"
+     "text": "route /pict2audio/labels /pict2audio/match /pict2audio/play /pict2audio/voice/stop /pict2audio/stroke/begin /pict2audio/stroke/end /pict2audio/override /pict2audio/clear",
+     "id": "obj-3"
     }
    },
    {
     "box": {
-     "id": "obj-4",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 0,
      "outlettype": [],
      "patching_rect": [
-      20,
+      1060,
       130,
-      140,
+      160,
       22.0
      ],
-     "text": "print pict2audio-play"
+     "text": "print pict2audio-unknown",
+     "id": "obj-4"
     }
    },
    {
     "box": {
-     "id": "obj-5",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 4,
-     "outlettype": [
-      "",
-      "int",
-      "",
-      ""
-     ],
-     "patching_rect": [
-      180,
-      130,
-      110,
-      22.0
-     ],
-     "text": "unpack s i s s"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-6",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 2,
-     "outlettype": [
-      "bang",
-      ""
-     ],
-     "patching_rect": [
-      180,
-      170,
-      50,
-      22.0
-     ],
-     "text": "t b s"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-7",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      240,
-      210,
-      90,
-      22.0
-     ],
-     "text": "prepend open"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-8",
-     "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      180,
-      210,
-      30,
-      22.0
-     ],
-     "text": "1"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-9",
-     "maxclass": "newobj",
-     "numinlets": 2,
-     "numoutlets": 2,
-     "outlettype": [
-      "signal",
-      "bang"
-     ],
-     "patching_rect": [
-      180,
-      250,
-      70,
-      22.0
-     ],
-     "text": "sfplay~ 1"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-10",
-     "maxclass": "newobj",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "outlettype": [
-      "signal"
-     ],
-     "patching_rect": [
-      180,
-      290,
-      50,
-      22.0
-     ],
-     "text": "*~ 0.5"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-11",
-     "maxclass": "ezdac~",
-     "numinlets": 2,
-     "numoutlets": 0,
-     "outlettype": [],
-     "patching_rect": [
-      180.0,
-      330.0,
-      45.0,
-      45.0
-     ]
-    }
-   },
-   {
-    "box": {
-     "id": "obj-12",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
      "outlettype": [],
      "patching_rect": [
-      360,
-      130,
+      20,
+      135,
       400,
       22.0
      ],
-     "text": "labels: pitch volume timbre p_pitch p_volume p_timbre"
+     "text": "labels: pitch volume timbre p_pitch p_volume p_timbre stroke",
+     "id": "obj-5"
     }
    },
    {
     "box": {
-     "id": "obj-13",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 6,
+     "numoutlets": 7,
      "outlettype": [
       "int",
       "",
       "",
       "float",
       "float",
-      "float"
+      "float",
+      "int"
      ],
      "patching_rect": [
-      360,
-      160,
-      200,
+      20,
+      165,
+      400,
       22.0
      ],
-     "text": "unpack i s s f f f"
+     "text": "unpack i s s f f f i",
+     "id": "obj-6"
     }
    },
    {
     "box": {
-     "id": "obj-14",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -275,16 +150,16 @@
       "bang"
      ],
      "patching_rect": [
-      360,
-      195,
+      20,
+      200,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-7"
     }
    },
    {
     "box": {
-     "id": "obj-15",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -292,17 +167,17 @@
       ""
      ],
      "patching_rect": [
-      450,
-      195,
+      80,
+      200,
       80,
       22.0
      ],
-     "text": "prepend set"
+     "text": "prepend set",
+     "id": "obj-8"
     }
    },
    {
     "box": {
-     "id": "obj-16",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -310,17 +185,17 @@
       ""
      ],
      "patching_rect": [
-      450,
+      80,
       230,
       80,
       22.0
      ],
-     "text": ""
+     "text": "",
+     "id": "obj-9"
     }
    },
    {
     "box": {
-     "id": "obj-17",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -328,17 +203,17 @@
       ""
      ],
      "patching_rect": [
-      540,
-      195,
+      170,
+      200,
       80,
       22.0
      ],
-     "text": "prepend set"
+     "text": "prepend set",
+     "id": "obj-10"
     }
    },
    {
     "box": {
-     "id": "obj-18",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -346,17 +221,17 @@
       ""
      ],
      "patching_rect": [
-      540,
+      170,
       230,
       80,
       22.0
      ],
-     "text": ""
+     "text": "",
+     "id": "obj-11"
     }
    },
    {
     "box": {
-     "id": "obj-19",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -365,16 +240,16 @@
       "bang"
      ],
      "patching_rect": [
-      630,
-      195,
+      260,
+      200,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-12"
     }
    },
    {
     "box": {
-     "id": "obj-20",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -383,16 +258,16 @@
       "bang"
      ],
      "patching_rect": [
-      720,
-      195,
+      320,
+      200,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-13"
     }
    },
    {
     "box": {
-     "id": "obj-21",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -401,32 +276,287 @@
       "bang"
      ],
      "patching_rect": [
-      810,
-      195,
+      380,
+      200,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-14"
     }
    },
    {
     "box": {
-     "id": "obj-22",
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      440,
+      200,
+      50,
+      22.0
+     ],
+     "id": "obj-15"
+    }
+   },
+   {
+    "box": {
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
      "outlettype": [],
      "patching_rect": [
-      360,
-      280,
+      520,
+      135,
       400,
       22.0
      ],
-     "text": "match: path pitch volume timbre score"
+     "text": "match: path pitch volume timbre score stroke",
+     "id": "obj-16"
     }
    },
    {
     "box": {
-     "id": "obj-23",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 6,
+     "outlettype": [
+      "",
+      "int",
+      "",
+      "",
+      "float",
+      "int"
+     ],
+     "patching_rect": [
+      520,
+      165,
+      460,
+      22.0
+     ],
+     "text": "unpack s i s s f i",
+     "id": "obj-17"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      520,
+      200,
+      150,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-18"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      520,
+      230,
+      150,
+      22.0
+     ],
+     "text": "",
+     "id": "obj-19"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      680,
+      200,
+      50,
+      22.0
+     ],
+     "id": "obj-20"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      740,
+      200,
+      80,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-21"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      740,
+      230,
+      80,
+      22.0
+     ],
+     "text": "",
+     "id": "obj-22"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      830,
+      200,
+      80,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-23"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      830,
+      230,
+      80,
+      22.0
+     ],
+     "text": "",
+     "id": "obj-24"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      920,
+      200,
+      50,
+      22.0
+     ],
+     "id": "obj-25"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      980,
+      200,
+      50,
+      22.0
+     ],
+     "id": "obj-26"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      20,
+      280,
+      560,
+      36.0
+     ],
+     "text": "play: print it; show it; set the poly~ target from the stroke id (first), then send 'play path pitch volume timbre stroke_id' to that voice",
+     "id": "obj-27"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "outlettype": [
+      "",
+      "",
+      ""
+     ],
+     "patching_rect": [
+      20,
+      320,
+      560,
+      22.0
+     ],
+     "text": "t l l l",
+     "id": "obj-28"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      560,
+      355,
+      140,
+      22.0
+     ],
+     "text": "print pict2audio-play",
+     "id": "obj-29"
+    }
+   },
+   {
+    "box": {
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 5,
@@ -435,20 +565,20 @@
       "int",
       "",
       "",
-      "float"
+      "int"
      ],
      "patching_rect": [
-      360,
-      310,
-      200,
+      290,
+      355,
+      260,
       22.0
      ],
-     "text": "unpack s i s s f"
+     "text": "unpack s i s s i",
+     "id": "obj-30"
     }
    },
    {
     "box": {
-     "id": "obj-24",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -456,17 +586,17 @@
       ""
      ],
      "patching_rect": [
-      360,
-      345,
-      80,
+      290,
+      390,
+      150,
       22.0
      ],
-     "text": "prepend set"
+     "text": "prepend set",
+     "id": "obj-31"
     }
    },
    {
     "box": {
-     "id": "obj-25",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -474,17 +604,17 @@
       ""
      ],
      "patching_rect": [
-      360,
-      380,
-      80,
+      290,
+      420,
+      150,
       22.0
      ],
-     "text": ""
+     "text": "",
+     "id": "obj-32"
     }
    },
    {
     "box": {
-     "id": "obj-26",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -494,15 +624,15 @@
      ],
      "patching_rect": [
       450,
-      345,
+      390,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-33"
     }
    },
    {
     "box": {
-     "id": "obj-27",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -510,17 +640,17 @@
       ""
      ],
      "patching_rect": [
-      540,
-      345,
+      510,
+      390,
       80,
       22.0
      ],
-     "text": "prepend set"
+     "text": "prepend set",
+     "id": "obj-34"
     }
    },
    {
     "box": {
-     "id": "obj-28",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -528,17 +658,17 @@
       ""
      ],
      "patching_rect": [
-      540,
-      380,
+      510,
+      420,
       80,
       22.0
      ],
-     "text": ""
+     "text": "",
+     "id": "obj-35"
     }
    },
    {
     "box": {
-     "id": "obj-29",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -546,17 +676,17 @@
       ""
      ],
      "patching_rect": [
-      630,
-      345,
+      600,
+      390,
       80,
       22.0
      ],
-     "text": "prepend set"
+     "text": "prepend set",
+     "id": "obj-36"
     }
    },
    {
     "box": {
-     "id": "obj-30",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -564,18 +694,18 @@
       ""
      ],
      "patching_rect": [
-      630,
-      380,
+      600,
+      420,
       80,
       22.0
      ],
-     "text": ""
+     "text": "",
+     "id": "obj-37"
     }
    },
    {
     "box": {
-     "id": "obj-31",
-     "maxclass": "flonum",
+     "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
      "outlettype": [
@@ -583,32 +713,229 @@
       "bang"
      ],
      "patching_rect": [
-      720,
-      345,
+      690,
+      390,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-38"
     }
    },
    {
     "box": {
-     "id": "obj-32",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "patching_rect": [
+      160,
+      390,
+      45,
+      22.0
+     ],
+     "text": "% 16",
+     "id": "obj-39"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "patching_rect": [
+      160,
+      420,
+      45,
+      22.0
+     ],
+     "text": "+ 1",
+     "id": "obj-40"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      160,
+      450,
+      100,
+      22.0
+     ],
+     "text": "prepend target",
+     "id": "obj-41"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      20,
+      490,
+      90,
+      22.0
+     ],
+     "text": "prepend play",
+     "id": "obj-42"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      760,
+      280,
+      420,
+      36.0
+     ],
+     "text": "voice/stop: target the stroke's voice, then 'stop stroke_id' (a voice that now plays a newer stroke ignores it)",
+     "id": "obj-43"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "int",
+      "int"
+     ],
+     "patching_rect": [
+      760,
+      320,
+      60,
+      22.0
+     ],
+     "text": "t i i",
+     "id": "obj-44"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      840,
+      320,
+      50,
+      22.0
+     ],
+     "id": "obj-45"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "patching_rect": [
+      800,
+      355,
+      45,
+      22.0
+     ],
+     "text": "% 16",
+     "id": "obj-46"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "patching_rect": [
+      800,
+      385,
+      45,
+      22.0
+     ],
+     "text": "+ 1",
+     "id": "obj-47"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      800,
+      415,
+      100,
+      22.0
+     ],
+     "text": "prepend target",
+     "id": "obj-48"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      760,
+      450,
+      90,
+      22.0
+     ],
+     "text": "prepend stop",
+     "id": "obj-49"
+    }
+   },
+   {
+    "box": {
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
      "outlettype": [],
      "patching_rect": [
       20,
-      400,
+      560,
       150,
       22.0
      ],
-     "text": "stroke begin / end"
+     "text": "stroke begin / end",
+     "id": "obj-50"
     }
    },
    {
     "box": {
-     "id": "obj-33",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -618,15 +945,15 @@
      ],
      "patching_rect": [
       20,
-      430,
+      590,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-51"
     }
    },
    {
     "box": {
-     "id": "obj-34",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -635,11 +962,276 @@
       "bang"
      ],
      "patching_rect": [
-      90,
-      430,
+      80,
+      590,
       50,
       22.0
-     ]
+     ],
+     "id": "obj-52"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      200,
+      560,
+      360,
+      22.0
+     ],
+     "text": "override: pitch volume timbre (-1 / none = not overridden)",
+     "id": "obj-53"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "outlettype": [
+      "int",
+      "",
+      ""
+     ],
+     "patching_rect": [
+      200,
+      590,
+      200,
+      22.0
+     ],
+     "text": "unpack i s s",
+     "id": "obj-54"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      200,
+      625,
+      50,
+      22.0
+     ],
+     "id": "obj-55"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      260,
+      625,
+      80,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-56"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      260,
+      655,
+      80,
+      22.0
+     ],
+     "text": "",
+     "id": "obj-57"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      350,
+      625,
+      80,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-58"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      350,
+      655,
+      80,
+      22.0
+     ],
+     "text": "",
+     "id": "obj-59"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      960,
+      480,
+      200,
+      22.0
+     ],
+     "text": "clear: every voice fades out",
+     "id": "obj-60"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "bang",
+      "int"
+     ],
+     "patching_rect": [
+      960,
+      510,
+      60,
+      22.0
+     ],
+     "text": "t b i",
+     "id": "obj-61"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "number",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      1040,
+      510,
+      50,
+      22.0
+     ],
+     "id": "obj-62"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      960,
+      545,
+      100,
+      22.0
+     ],
+     "text": "target 0, cut",
+     "id": "obj-63"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      "signal"
+     ],
+     "patching_rect": [
+      500,
+      600,
+      200,
+      22.0
+     ],
+     "text": "poly~ pict2audio_voice 16",
+     "id": "obj-64"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "signal"
+     ],
+     "patching_rect": [
+      500,
+      640,
+      60,
+      22.0
+     ],
+     "text": "*~ 0.25",
+     "id": "obj-65"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "ezdac~",
+     "numinlets": 2,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      500,
+      680,
+      45.0,
+      45.0
+     ],
+     "id": "obj-66"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      720,
+      600,
+      360,
+      22.0
+     ],
+     "text": "poly~ voices are 1..16; 'target 0' addresses all of them",
+     "id": "obj-67"
     }
    }
   ],
@@ -660,7 +1252,7 @@
     "patchline": {
      "source": [
       "obj-3",
-      0
+      8
      ],
      "destination": [
       "obj-4",
@@ -675,18 +1267,6 @@
       0
      ],
      "destination": [
-      "obj-5",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-5",
-      0
-     ],
-     "destination": [
       "obj-6",
       0
      ]
@@ -696,34 +1276,10 @@
     "patchline": {
      "source": [
       "obj-6",
-      1
+      0
      ],
      "destination": [
       "obj-7",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-6",
-      0
-     ],
-     "destination": [
-      "obj-8",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-7",
-      0
-     ],
-     "destination": [
-      "obj-9",
       0
      ]
     }
@@ -743,11 +1299,11 @@
    {
     "patchline": {
      "source": [
-      "obj-9",
-      0
+      "obj-6",
+      1
      ],
      "destination": [
-      "obj-10",
+      "obj-8",
       0
      ]
     }
@@ -767,20 +1323,32 @@
    {
     "patchline": {
      "source": [
+      "obj-6",
+      2
+     ],
+     "destination": [
       "obj-10",
       0
-     ],
-     "destination": [
-      "obj-11",
-      1
      ]
     }
    },
    {
     "patchline": {
      "source": [
-      "obj-3",
-      1
+      "obj-6",
+      3
+     ],
+     "destination": [
+      "obj-12",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-6",
+      4
      ],
      "destination": [
       "obj-13",
@@ -791,8 +1359,8 @@
    {
     "patchline": {
      "source": [
-      "obj-13",
-      0
+      "obj-6",
+      5
      ],
      "destination": [
       "obj-14",
@@ -803,35 +1371,35 @@
    {
     "patchline": {
      "source": [
-      "obj-13",
+      "obj-6",
+      6
+     ],
+     "destination": [
+      "obj-15",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
       1
      ],
      "destination": [
-      "obj-15",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-15",
-      0
-     ],
-     "destination": [
-      "obj-16",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-13",
-      2
-     ],
-     "destination": [
       "obj-17",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-18",
+      0
+     ],
+     "destination": [
+      "obj-19",
       0
      ]
     }
@@ -851,20 +1419,8 @@
    {
     "patchline": {
      "source": [
-      "obj-13",
-      3
-     ],
-     "destination": [
-      "obj-19",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-13",
-      4
+      "obj-17",
+      1
      ],
      "destination": [
       "obj-20",
@@ -875,8 +1431,20 @@
    {
     "patchline": {
      "source": [
-      "obj-13",
-      5
+      "obj-21",
+      0
+     ],
+     "destination": [
+      "obj-22",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-17",
+      2
      ],
      "destination": [
       "obj-21",
@@ -887,18 +1455,6 @@
    {
     "patchline": {
      "source": [
-      "obj-3",
-      2
-     ],
-     "destination": [
-      "obj-23",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
       "obj-23",
       0
      ],
@@ -911,8 +1467,20 @@
    {
     "patchline": {
      "source": [
-      "obj-24",
+      "obj-17",
+      3
+     ],
+     "destination": [
+      "obj-23",
       0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-17",
+      4
      ],
      "destination": [
       "obj-25",
@@ -923,8 +1491,8 @@
    {
     "patchline": {
      "source": [
-      "obj-23",
-      1
+      "obj-17",
+      5
      ],
      "destination": [
       "obj-26",
@@ -935,20 +1503,8 @@
    {
     "patchline": {
      "source": [
-      "obj-23",
+      "obj-3",
       2
-     ],
-     "destination": [
-      "obj-27",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-27",
-      0
      ],
      "destination": [
       "obj-28",
@@ -959,8 +1515,8 @@
    {
     "patchline": {
      "source": [
-      "obj-23",
-      3
+      "obj-28",
+      2
      ],
      "destination": [
       "obj-29",
@@ -971,8 +1527,8 @@
    {
     "patchline": {
      "source": [
-      "obj-29",
-      0
+      "obj-28",
+      1
      ],
      "destination": [
       "obj-30",
@@ -983,11 +1539,143 @@
    {
     "patchline": {
      "source": [
-      "obj-23",
-      4
+      "obj-31",
+      0
+     ],
+     "destination": [
+      "obj-32",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      0
      ],
      "destination": [
       "obj-31",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      1
+     ],
+     "destination": [
+      "obj-33",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-34",
+      0
+     ],
+     "destination": [
+      "obj-35",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      2
+     ],
+     "destination": [
+      "obj-34",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-36",
+      0
+     ],
+     "destination": [
+      "obj-37",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      3
+     ],
+     "destination": [
+      "obj-36",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      4
+     ],
+     "destination": [
+      "obj-38",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-30",
+      4
+     ],
+     "destination": [
+      "obj-39",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-39",
+      0
+     ],
+     "destination": [
+      "obj-40",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-40",
+      0
+     ],
+     "destination": [
+      "obj-41",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-28",
+      0
+     ],
+     "destination": [
+      "obj-42",
       0
      ]
     }
@@ -999,7 +1687,67 @@
       3
      ],
      "destination": [
-      "obj-33",
+      "obj-44",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      3
+     ],
+     "destination": [
+      "obj-45",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-44",
+      1
+     ],
+     "destination": [
+      "obj-46",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-46",
+      0
+     ],
+     "destination": [
+      "obj-47",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-47",
+      0
+     ],
+     "destination": [
+      "obj-48",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-44",
+      0
+     ],
+     "destination": [
+      "obj-49",
       0
      ]
     }
@@ -1011,8 +1759,224 @@
       4
      ],
      "destination": [
-      "obj-34",
+      "obj-51",
       0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      5
+     ],
+     "destination": [
+      "obj-52",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      6
+     ],
+     "destination": [
+      "obj-54",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-54",
+      0
+     ],
+     "destination": [
+      "obj-55",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-56",
+      0
+     ],
+     "destination": [
+      "obj-57",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-54",
+      1
+     ],
+     "destination": [
+      "obj-56",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-58",
+      0
+     ],
+     "destination": [
+      "obj-59",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-54",
+      2
+     ],
+     "destination": [
+      "obj-58",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      7
+     ],
+     "destination": [
+      "obj-61",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-61",
+      1
+     ],
+     "destination": [
+      "obj-62",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-61",
+      0
+     ],
+     "destination": [
+      "obj-63",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-41",
+      0
+     ],
+     "destination": [
+      "obj-64",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-42",
+      0
+     ],
+     "destination": [
+      "obj-64",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-48",
+      0
+     ],
+     "destination": [
+      "obj-64",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-49",
+      0
+     ],
+     "destination": [
+      "obj-64",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-63",
+      0
+     ],
+     "destination": [
+      "obj-64",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-64",
+      0
+     ],
+     "destination": [
+      "obj-65",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-65",
+      0
+     ],
+     "destination": [
+      "obj-66",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-65",
+      0
+     ],
+     "destination": [
+      "obj-66",
+      1
      ]
     }
    }

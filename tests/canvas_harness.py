@@ -4,49 +4,28 @@ image classifier, a loopback OSC receiver, and helpers that post mouse/key event
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import numpy as np
 import pygame
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
+from stand_ins import InkClassifier
+from waiting import Changes
 
-from bridge.app import SessionParts, build_engine
-from bridge.config import Config
+from bridge.app.config import Config
+from bridge.app.live_session import LiveSession
+from bridge.app.session import SessionParts, build_engine
 from bridge.core.bank import Sample, SoundBank
-from bridge.core.labels import PITCHES, TIMBRES, Labels, Prediction, band_for_y
-from bridge.live_session import LiveSession
-
-
-class InkClassifier:
-    """Stand-in for the image model (the edge): pitch from the mean row of the ink; `fail` makes it raise."""
-
-    version = "test-ink-classifier"
-
-    def __init__(self) -> None:
-        self.fail = False
-        self.nan = False  # an untrained model's NaN probabilities
-        self.calls = 0
-
-    def classify(self, image: np.ndarray) -> Prediction:
-        self.calls += 1
-        if self.fail:
-            raise RuntimeError("injected classifier failure")
-        rows = np.flatnonzero((image[:, :, 1] < 128).any(axis=1))  # dark or saturated ink (not the grid)
-        p_pitch = np.full(12, 0.01)
-        if rows.size:
-            p_pitch[PITCHES.index(80 - band_for_y(float(rows.mean())))] = 0.89
-        p_timbre = [0.02] * 8
-        p_timbre[TIMBRES.index("keyboard")] = 0.86
-        if self.nan:
-            p_pitch[:] = np.nan
-        return Prediction.from_probabilities(p_pitch, [0.1, 0.8, 0.1], p_timbre)
+from bridge.core.labels import PITCHES, Labels
 
 
 def tiny_bank() -> SoundBank:
@@ -76,6 +55,7 @@ class OscReceiver:
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.datagrams: list[tuple[float, list[tuple[str, tuple]]]] = []
+        self._changes = Changes()  # wakes wait_until on every datagram
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -86,7 +66,12 @@ class OscReceiver:
                 data = self.sock.recv(65536)
             except (TimeoutError, OSError):
                 continue
-            self.datagrams.append((time.perf_counter(), parse_datagram(data)))
+            with self._changes:
+                self.datagrams.append((time.perf_counter(), parse_datagram(data)))
+
+    def wait_until(self, predicate: Callable[[], bool], *, timeout_s: float = 5.0) -> bool:
+        """True as soon as predicate() holds, checked now and on every datagram; False after timeout_s."""
+        return self._changes.wait_until(predicate, timeout_s)
 
     def addresses(self) -> list[str]:
         return [address for _, messages in list(self.datagrams) for address, _ in messages]
@@ -124,10 +109,19 @@ def post_text(text: str) -> None:
     pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text=text))
 
 
-def wait_until(predicate, *, timeout_s: float = 5.0, step_s: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return predicate()
+def watch_saves(monkeypatch) -> queue.Queue[Path]:
+    """The target of every save the canvas finishes (written or failed), in order: `save_as` saves on a
+    thread of its own, and this wraps the save function that thread calls."""
+    from bridge.ui import canvas_app
+
+    finished: queue.Queue[Path] = queue.Queue()
+    save = canvas_app.save_drawing
+
+    def save_and_tell(drawing, target: Path):
+        try:
+            return save(drawing, target)
+        finally:
+            finished.put(target)
+
+    monkeypatch.setattr(canvas_app, "save_drawing", save_and_tell)
+    return finished

@@ -5,14 +5,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import threading
-import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import LineLog
 
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.labels import PITCHES, TIMBRES, VOLUMES, Labels
@@ -41,39 +40,19 @@ class PeerProcess:
 
     def __init__(self, argv: list[str], *, cwd: Path = REPO) -> None:
         self.argv = argv
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
         self.proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      bufsize=1)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
+        self._log = LineLog(self.proc.stdout, name=f"{Path(argv[0]).name}-output")
 
     def output(self) -> list[str]:
-        with self._lock:
-            return list(self.lines)
+        return self._log.lines()
 
-    def wait_for(self, predicate: Callable[[str], bool], *, timeout_s: float = 10.0,
+    def wait_for(self, predicate: Callable[[str], bool], *, timeout_s: float = 10.0, count: int = 1,
                  poke: Callable[[], None] | None = None, poke_every_s: float = 0.2) -> list[str]:
-        """Lines matching `predicate`, waiting up to timeout_s; `poke()` is called meanwhile (e.g. a probe)."""
-        deadline = time.monotonic() + timeout_s
-        next_poke = 0.0
-        while time.monotonic() < deadline:
-            found = [line for line in self.output() if predicate(line)]
-            if found:
-                return found
-            if self.proc.poll() is not None:
-                break
-            if poke is not None and time.monotonic() >= next_poke:
-                poke()
-                next_poke = time.monotonic() + poke_every_s
-            time.sleep(0.02)
-        return [line for line in self.output() if predicate(line)]
+        """Lines matching `predicate`, as soon as `count` of them are printed (or after timeout_s, or when
+        the process closed its output); `poke()` is called at once and every poke_every_s meanwhile."""
+        return self._log.wait_for(predicate, timeout_s=timeout_s, count=count, poke=poke, poke_every_s=poke_every_s)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -83,7 +62,7 @@ class PeerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        self._reader.join(2)
+        self._log.join(2)
 
 
 def write_tone(path: Path, *, midi_note: float, amplitude: float = 0.3, duration_s: float = 0.25,

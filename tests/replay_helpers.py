@@ -8,15 +8,19 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from pythonosc.osc_packet import OscPacket
+from waiting import Changes
 
 REPO = Path(__file__).resolve().parents[1]
 # Linux's SO_TIMESTAMPNS (= SCM_TIMESTAMPNS): Python's socket module does not export it.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform.startswith("linux") else None)
 EXAMPLES = REPO / "data" / "drawings"
+# A datagram only the recorder itself sends; not OSC (that starts with '/' or '#bundle'), so never the bridge's.
+MARKER_PREFIX = b"#pict2audio-test-marker "
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class OscRecorder:
             self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self.port: int = self.sock.getsockname()[1]
         self.received: list[Received] = []
+        self._markers: set[bytes] = set()  # markers read so far (see wait_quiet)
+        self._changes = Changes()  # wakes wait_quiet when a marker is read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="osc-recorder", daemon=True)
 
@@ -65,6 +71,10 @@ class OscRecorder:
                 continue
             except OSError:
                 return
+            if data.startswith(MARKER_PREFIX):
+                with self._changes:
+                    self._markers.add(data)
+                continue
             arrival, stamped = time.time(), False
             for level, kind, payload in ancillary:
                 if self._kernel_stamps and (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
@@ -74,15 +84,18 @@ class OscRecorder:
             messages = tuple((m.message.address, tuple(m.message.params)) for m in packet.messages)
             self.received.append(Received(arrival, messages, stamped))
 
-    def wait_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
-        """Return once nothing has arrived for `quiet_s` (or after timeout_s)."""
-        deadline = time.monotonic() + timeout_s
-        count = -1
-        while time.monotonic() < deadline:
-            if len(self.received) == count:
-                return
-            count = len(self.received)
-            time.sleep(quiet_s)
+    def wait_quiet(self, *, timeout_s: float = 60.0) -> None:
+        """Return once every datagram sent to the recorder before this call is in `received`.
+
+        Call it when the senders are done (their process exited, their session is idle): a marker
+        datagram sent now is queued on the socket behind everything they sent, and the recorder's
+        thread reads the socket in order, so once it has read the marker it has recorded the rest.
+        """
+        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
+            poke.sendto(marker, ("127.0.0.1", self.port))
+        if not self._changes.wait_until(lambda: marker in self._markers, timeout_s):
+            raise AssertionError(f"the OSC recorder did not read its own marker within {timeout_s:g} s")
 
     def offsets_ms(self) -> list[float]:
         """Arrival of each datagram relative to the first one, in ms."""

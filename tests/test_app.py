@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import socket
-import time
 
-import numpy as np
 import pytest
 from osc_peers import wav_bank
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.udp_client import SimpleUDPClient
+from stand_ins import InkClassifier
 
 from bridge import __version__
-from bridge.app import build_engine, build_session
-from bridge.config import Config
+from bridge.app.config import Config
+from bridge.app.session import build_engine, build_session
 from bridge.core.bank import SoundBank
-from bridge.core.labels import PITCHES, Prediction, band_for_y
-from bridge.core.matching import Matcher
+from bridge.core.events import Clear, PenDown, PenUp
+from bridge.core.labels import band_for_y
 from bridge.errors import ConfigError, SoundBankError
-
-
-class InkClassifier:
-    version = "test-ink-1"
-
-    def classify(self, image: np.ndarray) -> Prediction:
-        rows = np.nonzero((image.min(axis=2) < 128).any(axis=1))[0]
-        p_pitch = np.full(12, 0.01)
-        if rows.size:
-            p_pitch[PITCHES.index(80 - band_for_y(float(rows.mean())))] = 0.89
-        return Prediction.from_probabilities(p_pitch, [0.1, 0.8, 0.1], [0.02] * 2 + [0.86] + [0.02] * 5)
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +35,14 @@ def receiver():
 
 def test_build_engine_records_versions_and_matches_the_bank(bank):
     engine = build_engine(InkClassifier(), bank)
-    assert engine.drawing.meta == {"model_version": "test-ink-1", "bank_version": "test-wav-bank",
+    assert engine.drawing.meta == {"model_version": InkClassifier.version, "bank_version": "test-wav-bank",
                                    "bridge_version": __version__}
-    engine.pen_down(x=20, y=200, t_ms=0, color="#000000", width_px=12)
-    bundle = engine.pen_up(t_ms=50)
+    bundle = engine.handle(PenDown(t_ms=0, x=20, y=200, color="#000000", width_px=12))
     assert bundle.find("play").args[1] == 80 - band_for_y(200)
-    assert isinstance(engine._match, Matcher)
-    engine.clear(t_ms=60)
-    assert engine.drawing.meta["model_version"] == "test-ink-1"  # kept across a clear
+    assert bundle.find("play").args[0] in {sample.path for sample in bank.samples}
+    engine.handle(PenUp(t_ms=50))
+    engine.handle(Clear(t_ms=60))
+    assert engine.drawing.meta["model_version"] == InkClassifier.version  # kept across a clear
 
 
 def test_build_engine_refuses_an_empty_bank():
@@ -68,13 +56,13 @@ def test_build_session_sends_osc_takes_control_and_closes_cleanly(bank, receiver
     parts = build_session(config, classifier=InkClassifier(), bank=bank, extra_sinks=[seen.append])
     try:
         assert parts.audio is not None and parts.control is not None and parts.matcher.bank is bank
-        parts.session.post("pen_down", x=20, y=100, color="#000000", width_px=12)
-        parts.session.post("pen_up")
+        parts.session.post(PenDown(x=20, y=100, color="#000000", width_px=12))
+        parts.session.post(PenUp())
         assert parts.session.wait_idle(5)
-        first = OscBundle(receiver.recv(65536))
-        assert [m.address for m in first][:1] == ["/pict2audio/stroke/begin"]
+        first = [m.address for m in OscBundle(receiver.recv(65536))]
+        assert first[0] == "/pict2audio/stroke/begin" and first[-1] == "/pict2audio/play"  # onset down
         end = OscBundle(receiver.recv(65536))
-        assert "/pict2audio/play" in [m.address for m in end]
+        assert [m.address for m in end] == ["/pict2audio/stroke/end"]
         SimpleUDPClient("127.0.0.1", parts.control.port).send_message("/pict2audio/trigger", [])
         trigger = OscBundle(receiver.recv(65536))
         assert [m.address for m in trigger] == ["/pict2audio/play"]
@@ -93,5 +81,4 @@ def test_a_busy_control_port_is_a_clear_error_and_nothing_is_left_running(bank):
         assert parts.audio is None
         with pytest.raises(ConfigError, match="control-port"):
             parts.start()
-    time.sleep(0.05)
-    assert parts.session._thread is None
+    assert parts.session._thread is None  # start() stopped (joined) the engine thread before raising

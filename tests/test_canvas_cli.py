@@ -44,7 +44,7 @@ def test_the_canvas_path_never_imports_tensorflow():
     """The full live session (committed model via LiteRT, default bank, OSC) with the canvas window."""
     probe = textwrap.dedent("""
         import sys
-        from bridge.config import Config
+        from bridge.app.config import Config
         from bridge.commands.play import _build
         from bridge.ui.canvas_app import CanvasApp, CanvasOptions
         from bridge.ui.latency import LatencyProbe

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from canvas_harness import wait_until
 from PIL import Image
 
 from bridge.adapters.drawing_files import json_and_png_paths, load_drawing_file, save_drawing
 from bridge.core.bank import Match, Sample
 from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.events import PenDown
 from bridge.core.labels import Labels, Prediction
 from bridge.core.protocol import Bundle
 from bridge.core.raster import rasterise
@@ -118,7 +118,8 @@ def test_a_session_that_cannot_start_leaves_the_canvas_offline_with_the_reason()
         raise FileNotFoundError("models/image/model.tflite")
 
     link = SessionLink(connect).start()
-    assert wait_until(lambda: (link.poll(), link.error is not None)[1])
+    link.wait_ready(5.0)  # blocks until the builder thread has failed, then takes its error
+    assert link.error is not None
     assert not link.ready and not link.loading
     assert "model.tflite" in link.errors()[0]
-    link.post("pen_down", x=1, y=2, color="#000000", width_px=3)  # dropped, no exception
+    link.post(PenDown(x=1, y=2, color="#000000", width_px=3))  # dropped, no exception

@@ -77,3 +77,18 @@ def test_a_missing_model_says_how_to_train_it(tmp_path):
     result = run_cli(str(png), "--model-dir", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert "python run_bridge.py train-image" in result.stderr
+
+
+def test_strokes_gives_one_line_per_pen_stroke_of_a_drawing_and_an_image_stays_whole(tmp_path):
+    big = Stroke(tuple(Point(20 + 12 * i, band_center_y(78), 10 * i) for i in range(30)), "#D00000", 28.0)
+    eraser = Stroke((Point(50, 50, 400), Point(60, 50, 410)), "#FFFFFF", 10.0, "eraser")
+    small = Stroke(tuple(Point(150 + 10 * i, band_center_y(70), 500 + 10 * i) for i in range(6)), "#1E90FF", 5.0)
+    drawing_path = tmp_path / "two.json"
+    drawing_path.write_text(Drawing((big, eraser, small)).to_json())
+    png, _, _ = make_files(tmp_path)
+    result = run_cli(str(drawing_path), str(png), "--strokes", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r.get("stroke"), r["pitch"], r["volume"], r["timbre"]) for r in rows[:2]] == [
+        (0, 78, "high", "string"), (2, 70, "low", "flute")]  # the eraser is no voice
+    assert "stroke" not in rows[2] and rows[2]["file"] == str(png)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import Config, add_session_options, load_config, parse_host_port
+from bridge.app.config import Config, add_session_options, load_config, parse_host_port
+from bridge.core.drawing import PlayMode
 from bridge.errors import ConfigError
 
 
@@ -33,8 +34,24 @@ def test_toml_then_flags(tmp_path: Path):
     assert flagged.osc_targets == (("127.0.0.1", 7000),) and flagged.audio == "local"
 
 
+def test_play_mode_and_voices_from_the_file_and_the_flags(tmp_path: Path):
+    assert load_config(parse()).mode == PlayMode("stroke", "down") and load_config(parse()).voices == 16
+    path = tmp_path / "c.toml"
+    path.write_text('[engine]\nlabel_by = "canvas"\nonset = "up"\n[audio]\nvoices = 4\n')
+    config = load_config(parse("--config", str(path)))
+    assert (config.mode, config.voices) == (PlayMode("canvas", "up"), 4)
+    flagged = load_config(parse("--config", str(path), "--onset", "down", "--voices", "32"))
+    assert (flagged.mode, flagged.voices) == (PlayMode("canvas", "down"), 32)
+    with pytest.raises(ConfigError, match=r"--voices: expected 1\.\.64"):
+        load_config(parse("--voices", "0"))
+
+
 @pytest.mark.parametrize("text, fragment", [
     ("[audio]\noutput = 'loud'\n", "output must be"),
+    ("[engine]\nonset = 'sideways'\n", "[engine] onset: expected one of down, up"),
+    ("[engine]\nlabel_by = 3\n", "[engine] label_by: expected one of stroke, canvas"),
+    ("[audio]\nvoices = 100\n", "[audio] voices: expected 1..64"),
+    ("[audio]\nvoices = '8'\n", "voices must be a whole number"),
     ("[osc]\ntargets = ['nohost:']\n", "HOST:PORT"),
     ("osc = 3\n", "[osc] must be a table"),
     ("[osc\n", "config file"),

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from bridge.core.drawing import Control, Drawing, Point, Stroke, drawing_from_dict, drawing_from_json
+from bridge.core.drawing import Drawing, PlayMode, Point, Stroke, drawing_from_dict, drawing_from_json
+from bridge.core.events import ReleaseOverrides, SetOverride, Trigger
 from bridge.errors import DrawingError
 
 
@@ -16,8 +17,9 @@ def sample_drawing() -> Drawing:
     eraser = Stroke((Point(20, 20, 500), Point(25, 21, 516)), "#FFFFFF", 20.0, "eraser")
     tap = Stroke((Point(200.125, 300.875, 900.333),), "#000000", 3.0)
     return Drawing((pen, eraser, tap), meta={"composer": "test", "labels": {"pitch": 79}},
-                   extra={"app": {"name": "x"}}, controls=(Control(700.0, "override", "pitch", 72),
-                                                           Control(800.0, "release"), Control(950.0, "trigger")))
+                   extra={"app": {"name": "x"}}, mode=PlayMode("stroke", "up"),
+                   controls=(SetOverride(t_ms=700.0, head="pitch", value=72), ReleaseOverrides(t_ms=800.0),
+                             Trigger(t_ms=950.0)))
 
 
 def valid_doc() -> dict:

@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from replay_helpers import EXAMPLES
 
-from bridge.core.drawing import drawing_from_json
+from bridge.core.drawing import ONSETS, PlayMode, drawing_from_json
+from bridge.core.engine import EngineConfig
 from bridge.core.labels import PITCHES, pitch_for_y, timbre_for_color, volume_for_width
 from bridge.core.raster import rasterise
+from bridge.core.replay import session_events
 from bridge.examples import example_drawings, main
 
 
@@ -50,3 +53,30 @@ def test_the_pen_moves_like_a_hand():
         assert min(steps) >= 8.0 - 1e-6 and max(steps) <= 16.0 + 1e-6
         starts = [s.points[0].t_ms for s in drawing.strokes]
         assert starts == sorted(starts) and starts[0] == 0
+
+
+@pytest.fixture(scope="module")
+def model_and_bank():
+    from bridge.adapters.default_bank import default_bank
+    from bridge.adapters.image_classifier import load_image_classifier
+
+    return load_image_classifier(), default_bank()
+
+
+@pytest.mark.parametrize("onset", ONSETS)
+@pytest.mark.parametrize("name", ["melody", "scale"])
+def test_every_example_stroke_plays_its_own_drawn_labels(model_and_bank, name: str, onset: str):
+    from bridge.app.session import build_engine
+
+    classifier, bank = model_and_bank
+    drawing = drawing_from_json((EXAMPLES / f"{name}.json").read_bytes())
+    engine = build_engine(classifier, bank, engine_config=EngineConfig(mode=PlayMode("stroke", onset)))
+    last_play: dict[int, tuple] = {}
+    for event in session_events(drawing):
+        bundle = engine.handle(event)
+        for play in bundle.find_all("play") if bundle else ():
+            last_play[play.args[-1]] = play.args[1:4]
+    drawn = {i + 1: (pitch_for_y(s.points[0].y), volume_for_width(s.width_px), timbre_for_color(s.color))
+             for i, s in enumerate(drawing.strokes)}
+    assert last_play == drawn
+    assert engine.errors == []

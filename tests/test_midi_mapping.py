@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import time
+import queue
 import tomllib
 from pathlib import Path
+from typing import NamedTuple
 
 import mido
 import mido.ports
 import pytest
-from test_engine import ink_band_classifier, label_matcher
+from stand_ins import InkClassifier, label_matcher
+from waiting import next_item
 
 from bridge.adapters.midi_file import midi_file_controls
 from bridge.adapters.midi_mido import MidiInput, MidiLearn, save_mapping
-from bridge.config import add_session_options, load_config
-from bridge.core.drawing import Control, drawing_from_json
+from bridge.app.config import add_session_options, load_config
+from bridge.app.live_session import LiveSession
+from bridge.core.drawing import drawing_from_json
 from bridge.core.engine import Engine
-from bridge.core.midi_mapping import Action, Binding, MidiMapper, MidiMapping
+from bridge.core.events import ControlEvent, PenDown, PenMove, PenUp, ReleaseOverrides, SetOverride, Trigger
+from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
 from bridge.core.replay import session_events
 from bridge.errors import BridgeError, ConfigError
-from bridge.live_session import LiveSession
 
 
 def note_on(note: int, velocity: int = 100, channel: int = 0) -> dict:
@@ -39,8 +42,8 @@ def program(number: int, channel: int = 0) -> dict:
     return mido.Message("program_change", program=number, channel=channel).dict()
 
 
-def sets(head: str, value: object) -> list[Action]:
-    return [Action("set_override", {"head": head, "value": value})]
+def sets(head: str, value: object) -> list[ControlEvent]:
+    return [SetOverride(head=head, value=value)]  # type: ignore[arg-type]
 
 
 # -- default mapping ------------------------------------------------------------------------------
@@ -95,12 +98,12 @@ def test_program_change_0_to_7_sets_the_timbre():
 def test_release_and_trigger_controls():
     mapper = MidiMapper()
     mapper.handle(note_on(74))
-    assert mapper.handle(cc(123, 0)) == [Action("release_overrides", {})]  # All Notes Off: any value
+    assert mapper.handle(cc(123, 0)) == [ReleaseOverrides()]  # All Notes Off: any value
     assert mapper.handle(note_off(74)) == []  # the release forgot the held note
-    assert mapper.handle(cc(64, 127)) == [Action("trigger", {})]  # pedal down
+    assert mapper.handle(cc(64, 127)) == [Trigger()]  # pedal down
     assert mapper.handle(cc(64, 100)) == []  # still down: no repeat
     assert mapper.handle(cc(64, 0)) == []  # pedal up
-    assert mapper.handle(cc(64, 90)) == [Action("trigger", {})]
+    assert mapper.handle(cc(64, 90)) == [Trigger()]
 
 
 def test_channel_filter():
@@ -135,9 +138,9 @@ def test_other_bindings():
     assert mapper.handle(cc(1, 0)) == sets("pitch", 69)
     assert mapper.handle(note_on(38)) == sets("volume", "high")
     assert mapper.handle(cc(2, 64)) == sets("timbre", "string")
-    assert mapper.handle(note_on(48)) == [Action("release_overrides", {})]
+    assert mapper.handle(note_on(48)) == [ReleaseOverrides()]
     assert mapper.handle(note_off(48)) == []
-    assert mapper.handle(program(100)) == [Action("trigger", {})]
+    assert mapper.handle(program(100)) == [Trigger()]
 
 
 # -- config ---------------------------------------------------------------------------------------
@@ -203,7 +206,7 @@ def test_learning_a_control_in_use_switches_the_other_target_off():
     mapper.arm("trigger")
     mapper.handle(note_on(72))  # a pitch note
     assert mapper.mapping.trigger == Binding("note", 72) and mapper.mapping.pitch is None
-    assert mapper.handle(note_on(72)) == [Action("trigger", {})]
+    assert mapper.handle(note_on(72)) == [Trigger()]
 
 
 def test_learn_rejects_a_block_that_does_not_fit_and_unknown_targets():
@@ -218,35 +221,49 @@ def test_learn_rejects_a_block_that_does_not_fit_and_unknown_targets():
 # -- mido in-memory ports and the live session ------------------------------------------------------
 
 
-def wait_for(predicate, timeout_s: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
+class Live(NamedTuple):
+    session: LiveSession
+    midi: MidiInput
+    port: mido.ports.EchoPort
+    bundles: list
+    posted: queue.Queue[ControlEvent]  # each event the MIDI input posted, once the session has it queued
 
 
 @pytest.fixture
 def live():
     """A LiveSession with test stand-ins, a MidiInput reading mido's in-memory EchoPort, and bundles."""
     bundles = []
-    session = LiveSession(Engine(classify=ink_band_classifier, match=label_matcher), [bundles.append]).start()
-    midi = MidiInput("memory", post=session.post)
+    session = LiveSession(Engine(classify=InkClassifier().classify, match=label_matcher), [bundles.append]).start()
+    posted: queue.Queue[ControlEvent] = queue.Queue()
+
+    def post(event: ControlEvent) -> None:
+        session.post(event)
+        posted.put(event)
+
+    midi = MidiInput("memory", post=post)
     port = mido.ports.EchoPort()
     midi.attach(port)
-    yield session, midi, port, bundles
+    yield Live(session, midi, port, bundles, posted)
     midi.close()
     session.stop()
 
 
+def next_post(live: Live, what: str, predicate=lambda event: True) -> ControlEvent:
+    """The next event the MIDI input posts that passes `predicate`; fails after 3 s."""
+    event = next_item(live.posted, predicate, timeout_s=3.0)
+    if event is None:
+        pytest.fail(f"the MIDI input posted no {what} within 3 s")
+    return event
+
+
 def test_in_memory_port_feeds_the_engine(live):
-    session, midi, port, bundles = live
+    session, midi, port, bundles, _ = live
     for msg in (mido.Message("clock"), mido.Message("sysex", data=[0x7E, 1]), mido.Message("note_on", note=72),
                 mido.Message("control_change", control=7, value=127), mido.Message("program_change", program=5)):
         port.send(msg)
-    assert wait_for(lambda: session.engine.overrides.timbre == "vocal")
+    next_post(live, "timbre override", lambda event: isinstance(event, SetOverride) and event.head == "timbre")
     assert session.wait_idle()
+    assert session.engine.overrides.timbre == "vocal"
     assert session.engine.overrides.active() == {"pitch": 72, "volume": "high", "timbre": "vocal"}
     overrides = [b.find("override").args for b in bundles]
     assert overrides[-1] == (72, "high", "vocal")
@@ -256,38 +273,46 @@ def test_in_memory_port_feeds_the_engine(live):
 
 
 def test_midi_moves_are_recorded_and_replay_reproduces_them(live):
-    session, _, port, bundles = live
-    session.post("pen_down", x=50, y=100, color="#000000", width_px=12)
-    session.post("pen_move", x=150, y=100)
-    session.post("pen_up")
+    session, _, port, bundles, _ = live
+    session.post(PenDown(x=50, y=100, color="#000000", width_px=12))
+    session.post(PenMove(x=150, y=100))
+    session.post(PenUp())
     session.wait_idle()
     for msg in (mido.Message("note_on", note=77), mido.Message("control_change", control=7, value=0),
                 mido.Message("note_off", note=77), mido.Message("control_change", control=64, value=127),
                 mido.Message("control_change", control=123, value=0)):
         port.send(msg)
-        time.sleep(0.01)
-    assert wait_for(lambda: len(session.engine.drawing.controls) == 5) and session.wait_idle()
+        next_post(live, f"event for {msg}")  # one move at a time, as a performer makes them
+    assert session.wait_idle() and len(session.engine.drawing.controls) == 5
     drawing = session.engine.drawing
-    assert [(c.kind, c.head, c.value) for c in drawing.controls] == [
-        ("override", "pitch", 77), ("override", "volume", "low"), ("override", "pitch", None),
-        ("trigger", None, None), ("release", None, None)]
+    assert [c.at(0) for c in drawing.controls] == [
+        SetOverride(t_ms=0, head="pitch", value=77), SetOverride(t_ms=0, head="volume", value="low"),
+        SetOverride(t_ms=0, head="pitch", value=None), Trigger(t_ms=0), ReleaseOverrides(t_ms=0)]
     times = [c.t_ms for c in drawing.controls]
     assert times == sorted(times) and times[0] > 0
     saved = drawing_from_json(drawing.to_json())
     assert saved == drawing
-    replayed = Engine(classify=ink_band_classifier, match=label_matcher)
-    again = [getattr(replayed, c.event)(**c.kwargs) for c in session_events(saved)]
+    replayed = Engine(classify=InkClassifier().classify, match=label_matcher)
+    again = [replayed.handle(event) for event in session_events(saved)]
     assert [b.messages for b in again if b is not None and b.messages] == [b.messages for b in bundles]
 
 
 def test_midi_learn_saves_the_mapping_and_notifies(live, tmp_path: Path):
-    _, midi, port, _ = live
+    _, midi, port, *_ = live
     path = tmp_path / "pict2audio" / "config.toml"
     shown: list[str] = []
-    learn = MidiLearn(midi, path, notify=shown.append)
+    notices: queue.Queue[str] = queue.Queue()
+
+    def notify(text: str) -> None:
+        shown.append(text)
+        notices.put(text)
+
+    learn = MidiLearn(midi, path, notify=notify)
     learn.arm("trigger")
     port.send(mido.Message("control_change", control=20, value=127))
-    assert wait_for(lambda: path.exists())
+    learned = next_item(notices, lambda text: text.startswith("MIDI learn: trigger ="), timeout_s=3.0)
+    assert learned is not None, shown  # notified once the mapping is saved (or could not be)
+    assert path.exists()
     assert tomllib.loads(path.read_text())["midi"]["mapping"]["trigger"] == "cc 20"
     assert shown[0] == "MIDI learn: move a control for trigger" and "trigger = cc 20, saved to" in shown[-1]
 
@@ -309,8 +334,8 @@ def test_midi_file_controls_follow_the_tempo_map(tmp_path: Path):
     path = tmp_path / "moves.mid"
     mid.save(path)
     controls = midi_file_controls(path, MidiMapping())
-    assert controls == (Control(500, "override", "pitch", 72), Control(1500, "override", "pitch", None),
-                        Control(2000, "override", "volume", "high"), Control(2000, "trigger"))
+    assert controls == (SetOverride(t_ms=500, head="pitch", value=72), SetOverride(t_ms=1500, head="pitch", value=None),
+                        SetOverride(t_ms=2000, head="volume", value="high"), Trigger(t_ms=2000))
     assert midi_file_controls(path, offset_ms=100)[0].t_ms == 600
 
 
@@ -319,9 +344,9 @@ def test_midi_file_controls_join_a_replay(tmp_path: Path):
     mid.tracks.append(mido.MidiTrack([mido.Message("program_change", program=3, time=mid.ticks_per_beat)]))
     path = tmp_path / "p.mid"
     mid.save(path)
-    engine = Engine(classify=ink_band_classifier, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
     events = session_events(engine.drawing, midi_file_controls(path))
-    bundles = [getattr(engine, c.event)(**c.kwargs) for c in events]
+    bundles = [engine.handle(event) for event in events]
     assert bundles[0].find("override").args == (-1, "none", "organ")
 
 

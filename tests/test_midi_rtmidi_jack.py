@@ -31,6 +31,7 @@ import pytest
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
+from waiting import Changes
 
 from bridge.adapters.jack_dummy import JACK_BACKEND, ChildProcess, JackError, MidiSender, jack_dummy_server
 
@@ -79,11 +80,16 @@ class Osc:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, tuple]] = []
+        self.changes = Changes()  # wakes a wait on every message received
         dispatcher = Dispatcher()
-        dispatcher.set_default_handler(lambda address, *args: self.received.append((address, args)))
+        dispatcher.set_default_handler(self._receive)
         self.server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _receive(self, address: str, *args: object) -> None:
+        with self.changes:
+            self.received.append((address, args))
 
     def args(self, address: str) -> list[tuple]:
         return [args for a, args in list(self.received) if a == address]
@@ -122,17 +128,17 @@ def controller(jack: Jack, client: str, port: str, **kwargs) -> MidiSender:
 
 def until_heard(send: Callable[[], None], heard: Callable[[], bool], what: str, *,
                 bridge: ChildProcess, osc: Osc, timeout_s: float = HEARD_WITHIN_S) -> None:
-    """send(), and again every RESEND_S until heard() (JACK may drop a message); fail after timeout_s."""
+    """send(), and again after each RESEND_S without heard() (JACK may drop a message); fail after timeout_s.
+
+    heard() is checked on every OSC message received (and once more at each resend: it may also read the
+    bridge's output, which does not wake this wait)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         send()
-        resend_at = time.monotonic() + RESEND_S
-        while time.monotonic() < resend_at:
-            if heard():
-                return
-            if not bridge.alive():
-                pytest.fail(f"the bridge exited ({bridge.proc.returncode}) waiting for {what}:\n{bridge.tail()}")
-            time.sleep(0.01)
+        if osc.changes.wait_until(heard, min(RESEND_S, max(0.0, deadline - time.monotonic()))):
+            return
+        if not bridge.alive():
+            pytest.fail(f"the bridge exited ({bridge.proc.returncode}) waiting for {what}:\n{bridge.tail()}")
     pytest.fail(f"{what}: not heard on OSC within {timeout_s:g} s; OSC received {osc.received[-8:]}\n"
                 f"bridge output:\n{bridge.tail()}")
 
@@ -208,12 +214,15 @@ def test_a_port_that_disappears_is_retried(jack, osc):
     pad = controller(jack, "FlakyPad", "out")
     bridge = play(jack, osc, "--midi-in", "flakypad", "--midi-backend", JACK_BACKEND)  # part, any case
     move(pad, bridge, osc, mido.Message("note_on", note=70), lambda: osc.last_override() == (70, "none", "none"))
-    assert any("MIDI input: FlakyPad:out" in line for line in bridge.output()), bridge.tail()
+    # Logged before that note was heard, but its output and its OSC reach this process on separate paths.
+    assert bridge.wait_line(lambda line: "MIDI input: FlakyPad:out" in line, 15), bridge.tail()
     pad.kill()  # unplugged (the process dies: JACK drops its port) while the note is held
-    assert bridge.wait_line(lambda line: "'FlakyPad:out' disappeared" in line, 15), bridge.tail()
+    gone = bridge.wait_line(lambda line: "'FlakyPad:out' disappeared" in line, 15)
+    assert gone, bridge.tail()
     until_heard(lambda: None, lambda: osc.last_override() == (-1, "none", "none"), "the held note's release",
                 bridge=bridge, osc=osc, timeout_s=10)
-    time.sleep(2.5)  # the bridge retries every second meanwhile, logging once
+    # Unplugged for 2.5 s, while the bridge retries every second: watched line by line, it logs no more.
+    assert bridge.wait_line(lambda line: "disappeared" in line, 2.5, start=gone[0] + 1) is None, bridge.tail()
     pad = controller(jack, "FlakyPad", "out")  # plugged in again
     assert bridge.wait_line(lambda line: "'FlakyPad:out' is back" in line, 15), bridge.tail()
     move(pad, bridge, osc, mido.Message("control_change", control=7, value=60),
@@ -259,7 +268,8 @@ def test_midi_learn_command(jack, tmp_path):
     deadline = time.monotonic() + HEARD_WITHIN_S
     while learn.alive() and time.monotonic() < deadline:  # re-sent in case JACK dropped it
         pad.send(mido.Message("note_on", note=48))
-        time.sleep(RESEND_S)
+        if learn.wait_line(lambda line: "MIDI learn: pitch =" in line, RESEND_S) is not None:
+            break
     assert learn.proc.wait(10) == 0, learn.tail()
     assert any(f"MIDI learn: pitch = note 48, saved to {path}" in line for line in learn.output()), learn.tail()
     text = path.read_text()

@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import logging
+import queue
 import socket
-import time
+from typing import NamedTuple
 
-import numpy as np
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
+from stand_ins import InkClassifier
 
-from bridge.adapters.osc_control import OscControlServer
+from bridge.adapters.osc_control import ControlOutcome, OscControlServer
+from bridge.app.live_session import LiveSession
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.engine import Engine
-from bridge.core.labels import NO_OVERRIDES, PITCHES, VOLUMES, Labels, Prediction, band_for_y
+from bridge.core.events import PenDown, PenMove, PenUp
+from bridge.core.labels import NO_OVERRIDES, PITCHES, VOLUMES, Labels
 from bridge.core.matching import Matcher
 from bridge.core.protocol import CONTROL_ADDRESSES
 from bridge.errors import ConfigError
-from bridge.live_session import LiveSession
-
-
-def ink_band_classifier(image: np.ndarray) -> Prediction:
-    """Deterministic stand-in for the image model: pitch from the mean row of dark ink."""
-    rows = np.nonzero((image.min(axis=2) < 128).any(axis=1))[0]
-    p_pitch = np.full(12, 0.01)
-    if rows.size:
-        p_pitch[PITCHES.index(80 - band_for_y(float(rows.mean())))] = 0.89
-    return Prediction.from_probabilities(p_pitch, [0.1, 0.8, 0.1], [0.02] * 2 + [0.86] + [0.02] * 5)
 
 
 class Recorder:
@@ -40,29 +33,44 @@ class Recorder:
         return [a for b in self.bundles for a in b.addresses()]
 
 
+class Rig(NamedTuple):
+    engine: Engine
+    session: LiveSession
+    server: OscControlServer
+    client: SimpleUDPClient
+    outcomes: queue.Queue[ControlOutcome]  # what the server made of each datagram, once it is logged
+    recorder: Recorder
+
+
 @pytest.fixture
 def rig():
     bank = SoundBank(tuple(Sample(f"/bank/{p}-{v}.wav", Labels(p, v, "keyboard")) for p in PITCHES for v in VOLUMES))
-    engine = Engine(classify=ink_band_classifier, match=Matcher(bank))
+    engine = Engine(classify=InkClassifier().classify, match=Matcher(bank))
     recorder = Recorder()
     session = LiveSession(engine, [recorder]).start()
-    server = OscControlServer(session, port=0).start()
+    outcomes: queue.Queue[ControlOutcome] = queue.Queue()
+    server = OscControlServer(session, port=0, on_outcome=outcomes.put).start()
     client = SimpleUDPClient("127.0.0.1", server.port)
-    yield engine, session, server, client, recorder
+    yield Rig(engine, session, server, client, outcomes, recorder)
     server.stop()
     session.stop()
 
 
-def send(rig, address: str, *args) -> None:
-    """Send one control message and wait until the server has taken it and the engine is idle."""
-    _, session, server, client, _ = rig
-    before = server.handled + server.ignored
-    client.send_message(address, list(args))
-    deadline = time.monotonic() + 5
-    while server.handled + server.ignored == before:
-        assert time.monotonic() < deadline, f"no reaction to {address} {args}"
-        time.sleep(0.005)
-    assert session.wait_idle(5)
+def next_outcome(rig: Rig, what: str, timeout_s: float = 5.0) -> ControlOutcome:
+    """The server's next outcome (reported after its log line is written); fails after timeout_s."""
+    try:
+        return rig.outcomes.get(timeout=timeout_s)
+    except queue.Empty:
+        pytest.fail(f"no reaction to {what} within {timeout_s:g} s")
+
+
+def send(rig: Rig, address: str, *args) -> ControlOutcome:
+    """Send one control message, wait for the server's outcome of it, then until the engine is idle."""
+    rig.client.send_message(address, list(args))
+    outcome = next_outcome(rig, f"{address} {args}")
+    assert outcome.address == address, outcome  # the reaction to this message, not to an earlier datagram
+    assert rig.session.wait_idle(5)
+    return outcome
 
 
 def test_override_sets_and_none_releases_one_head(rig):
@@ -104,9 +112,9 @@ def test_trigger_plays_and_a_button_release_does_not(rig):
 
 def test_clear_clears_the_canvas(rig):
     engine, session, *_, recorder = rig
-    session.post("pen_down", x=20, y=200, color="#000000", width_px=12)
-    session.post("pen_move", x=200, y=200)
-    session.post("pen_up")
+    session.post(PenDown(x=20, y=200, color="#000000", width_px=12))
+    session.post(PenMove(x=200, y=200))
+    session.post(PenUp())
     assert session.wait_idle(5) and len(engine.drawing.strokes) == 1
     send(rig, "/pict2audio/clear")
     assert engine.drawing.strokes == () and engine.prediction is None
@@ -143,10 +151,10 @@ def test_a_datagram_that_is_not_osc_is_logged_and_ignored(rig, caplog):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
         raw.sendto(b"#bundle\x00garbage", ("127.0.0.1", server.port))
         raw.sendto(b"/pict2audio/trigger\x00,i\x00", ("127.0.0.1", server.port))  # truncated
-    deadline = time.monotonic() + 5
-    while sum("malformed" in r.getMessage() for r in caplog.records) < 2:
-        assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
-        time.sleep(0.005)
+    for _ in range(2):  # one outcome per datagram, each reported after its warning
+        outcome = next_outcome(rig, "a datagram that is not OSC")
+        assert outcome.address is None and "malformed" in outcome.reason, outcome
+    assert sum("malformed" in r.getMessage() for r in caplog.records) >= 2, [r.getMessage() for r in caplog.records]
     send(rig, "/pict2audio/override", "volume", "med")
     assert engine.overrides.volume == "med"
 

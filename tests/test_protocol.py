@@ -8,12 +8,13 @@ from bridge.core import protocol
 from bridge.core.bank import Match, Sample
 from bridge.core.labels import Labels, Overrides, Prediction
 
-SPEC_TABLE = {  # SPEC §4, verbatim: address -> argument type tags in order
-    "/pict2audio/labels": "issfff",
-    "/pict2audio/match": "sissf",
-    "/pict2audio/play": "siss",
+SPEC_TABLE = {  # SPEC §4: address -> argument type tags in order (a voice's messages end with its stroke id)
+    "/pict2audio/labels": "issfffi",
+    "/pict2audio/match": "sissfi",
+    "/pict2audio/play": "sissi",
     "/pict2audio/stroke/begin": "i",
     "/pict2audio/stroke/end": "i",
+    "/pict2audio/voice/stop": "i",
 }
 
 
@@ -39,8 +40,9 @@ def test_messages_are_checked_against_the_table():
 
 def test_constructors_follow_the_spec_argument_order():
     prediction = Prediction.from_probabilities([0.0] * 11 + [1.0], [0.2, 0.7, 0.1], [0.0] * 7 + [1.0])
-    assert protocol.labels_message(prediction).args == (80, "med", "reed", 1.0, 0.7, 1.0)
+    assert protocol.labels_message(prediction, 3).args == (80, "med", "reed", 1.0, 0.7, 1.0, 3)
     match = Match(Sample("/abs/a.wav", Labels(72, "low", "flute")), 0.5)
-    assert protocol.match_message(match).args == ("/abs/a.wav", 72, "low", "flute", 0.5)
-    assert protocol.play_message(match).args == ("/abs/a.wav", 72, "low", "flute")
+    assert protocol.match_message(match, 4).args == ("/abs/a.wav", 72, "low", "flute", 0.5, 4)
+    assert protocol.play_message(match, 5).args == ("/abs/a.wav", 72, "low", "flute", 5)
+    assert protocol.voice_stop_message(6).args == (6,)
     assert protocol.override_message(Overrides(pitch=70)).args == (70, "none", "none")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from bridge.adapters.render_wav import PEAK_CEILING_DBFS, Onset, play_onsets, render_wav
+from bridge.adapters.render_wav import CUT_FADE_MS, PEAK_CEILING_DBFS, Onset, play_onsets, render_wav
 from bridge.core.bank import Match, Sample
 from bridge.core.labels import Labels
-from bridge.core.protocol import Bundle, play_message, stroke_end_message
+from bridge.core.protocol import Bundle, clear_message, play_message, stroke_end_message, voice_stop_message
 
 OUT_RATE_HZ = 44100
 
@@ -86,9 +86,31 @@ def test_play_onsets_come_from_play_messages_only(tmp_path: Path):
     sample = Sample(str(tmp_path / "x.wav"), Labels(72, "med", "flute"))
     bundles = [
         (100.0, Bundle((stroke_end_message(1),), 100.0)),
-        (250.0, Bundle((play_message(Match(sample, 1.0)), stroke_end_message(2)), 250.0)),
+        (250.0, Bundle((play_message(Match(sample, 1.0), 2), stroke_end_message(2)), 250.0)),
     ]
     assert play_onsets(bundles, offset_ms=-100.0) == [Onset(150.0, sample.path)]
+
+
+def test_a_voice_is_cut_by_its_retrigger_its_stop_and_a_clear(tmp_path: Path):
+    def play(name: str, voice: int):
+        return play_message(Match(Sample(str(tmp_path / name), Labels(72, "med", "flute")), 1.0), voice)
+
+    bundles = [
+        (0.0, Bundle((play("a.wav", 1),), 0.0)),
+        (10.0, Bundle((play("b.wav", 2),), 10.0)),
+        (20.0, Bundle((play("c.wav", 1),), 20.0)),  # voice 1 retriggered: a.wav is cut
+        (30.0, Bundle((voice_stop_message(2),), 30.0)),
+        (40.0, Bundle((play("d.wav", 3),), 40.0)),
+        (50.0, Bundle((clear_message(3),), 50.0)),
+    ]
+    assert [(o.path.rsplit("/", 1)[1], o.t_ms, o.cut_ms) for o in play_onsets(bundles)] == [
+        ("a.wav", 0.0, 20.0), ("b.wav", 10.0, 30.0), ("c.wav", 20.0, 50.0), ("d.wav", 40.0, 50.0)]
+
+
+def test_a_cut_voice_fades_out_at_its_cut(tmp_path: Path):
+    tone = burst(tmp_path / "t.wav", rate_hz=OUT_RATE_HZ, amplitude=0.5, length_s=1.0)
+    report = render_wav([Onset(0.0, str(tone), cut_ms=200.0)], tmp_path / "out.wav", sample_rate_hz=OUT_RATE_HZ)
+    assert report.duration_s == pytest.approx(0.2 + CUT_FADE_MS / 1000, abs=0.002)
 
 
 def test_an_unreadable_sample_is_left_out_and_reported(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -10,11 +11,11 @@ import pytest
 import soundfile
 from replay_helpers import EXAMPLES, OscRecorder, run_bridge
 
+from bridge.app.config import Config
+from bridge.app.replayer import replay_drawing, version_mismatches
 from bridge.commands.replay import expand_paths, read_drawing
-from bridge.config import Config
 from bridge.core.drawing import Drawing, drawing_from_json
 from bridge.errors import DrawingError
-from bridge.replayer import replay_drawing, version_mismatches
 
 MELODY = (EXAMPLES / "melody.json").read_text(encoding="utf-8")
 SCALE = (EXAMPLES / "scale.json").read_text(encoding="utf-8")
@@ -91,7 +92,7 @@ def test_version_mismatches_only_compare_what_the_drawing_recorded():
 @pytest.fixture(scope="module")
 def real_parts():
     """The real classifier and default bank, without threads or sockets."""
-    from bridge.app import build_session
+    from bridge.app.session import build_session
 
     parts = build_session(Config(audio="none", osc_targets=()), start=False)
     yield parts
@@ -115,14 +116,14 @@ class FakeClock:
 
 @pytest.mark.parametrize("speed", [1.0, 2.0, None])
 def test_replay_waits_until_each_call_scaled_by_speed(real_parts, speed: float | None):
-    from bridge.app import build_engine
+    from bridge.app.session import build_engine
     from bridge.core.replay import session_events
 
     drawing = drawing_from_json(MELODY)
     clock = FakeClock()
     starts: list[float] = []
     result = replay_drawing(drawing, build_engine(real_parts.classifier, real_parts.bank), speed=speed,
-                            clock=clock, sleep=clock.sleep, on_call=lambda call, bundle: starts.append(clock.now))
+                            clock=clock, sleep=clock.sleep, on_event=lambda event, bundle: starts.append(clock.now))
     calls = session_events(drawing)
     if speed is None:
         assert clock.sleeps == [] and result.lateness_ms == []
@@ -188,16 +189,28 @@ def test_show_redraws_the_strokes_as_they_replay(real_parts):
     import pygame
 
     from bridge.adapters.replay_window import ReplayWindow
-    from bridge.app import build_engine
+    from bridge.app.session import build_engine
 
     window = ReplayWindow()  # SDL's dummy video driver in tests (conftest)
     try:
         window.start("melody")
         drawing = drawing_from_json(MELODY)
-        replay_drawing(drawing, build_engine(real_parts.classifier, real_parts.bank), speed=None, on_call=window)
+        replay_drawing(drawing, build_engine(real_parts.classifier, real_parts.bank), speed=None, on_event=window)
         pixels = pygame.surfarray.array3d(pygame.display.get_surface()).swapaxes(0, 1)
     finally:
         window.close()
     for stroke in drawing.strokes:  # each stroke's colour is on screen at its last point
         p = stroke.points[-1]
         assert np.array_equal(pixels[int(p.y), int(p.x)], stroke.rgb)
+
+
+def test_a_replay_plays_the_mode_the_drawing_recorded_unless_a_flag_says_otherwise():
+    from bridge.commands.replay import replay_mode
+    from bridge.core.drawing import Drawing, PlayMode
+
+    recorded = Drawing(mode=PlayMode("canvas", "up"))
+    no_flags = argparse.Namespace(label_by=None, onset=None)
+    assert replay_mode(recorded, PlayMode(), no_flags) == PlayMode("canvas", "up")
+    assert replay_mode(Drawing(), PlayMode("stroke", "up"), no_flags) == PlayMode("stroke", "up")
+    onset_flag = argparse.Namespace(label_by=None, onset="down")
+    assert replay_mode(recorded, PlayMode(), onset_flag) == PlayMode("canvas", "down")

@@ -17,8 +17,10 @@ import time
 import pytest
 from replay_helpers import EXAMPLES, OscRecorder, aligned_errors_ms, percentile, run_bridge
 
-from bridge.config import Config
-from bridge.core.drawing import Drawing, drawing_from_json
+from bridge.app.config import Config
+from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
+from bridge.core.engine import EngineConfig
+from bridge.core.events import PenDown, PenMove, PenUp
 from bridge.core.protocol import Bundle
 
 pytestmark = pytest.mark.slow
@@ -46,24 +48,24 @@ def draw_live(session, drawing: Drawing) -> None:
                 time.sleep(wait)
             t_ms = round(session.now_ms(), 3)
             if i == 0:
-                session.post("pen_down", x=p.x, y=p.y, t_ms=t_ms, color=stroke.color, width_px=stroke.width_px,
-                             tool=stroke.tool)
+                session.post(PenDown(t_ms=t_ms, x=p.x, y=p.y, color=stroke.color, width_px=stroke.width_px,
+                                     tool=stroke.tool))
                 if i < last:
                     continue
-            session.post("pen_move", x=p.x, y=p.y, t_ms=t_ms)
+            session.post(PenMove(t_ms=t_ms, x=p.x, y=p.y))
             if i == last:  # mouse-up: the last position and the pen-up at the same time
-                session.post("pen_up", t_ms=t_ms)
+                session.post(PenUp(t_ms=t_ms))
 
 
-@pytest.fixture(scope="module")
-def live_recording(tmp_path_factory: pytest.TempPathFactory):
-    """Run the live session once: (saved drawing path, OSC datagrams, engine bundles, parts' versions)."""
-    from bridge.app import build_session
+@pytest.fixture(scope="module", params=[PlayMode("stroke", "down"), PlayMode("stroke", "up")], ids=str)
+def live_recording(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Run the live session once per play mode: (saved drawing path, OSC datagrams, engine bundles, parts)."""
+    from bridge.app.session import build_session
 
     script = drawing_from_json((EXAMPLES / "scale.json").read_bytes())
     bundles: list[Bundle] = []
     with OscRecorder() as receiver:
-        config = Config(osc_targets=(("127.0.0.1", receiver.port),), audio="none")
+        config = Config(osc_targets=(("127.0.0.1", receiver.port),), audio="none", mode=request.param)
         parts = build_session(config, extra_sinks=[bundles.append])
         try:
             canvas = threading.Thread(target=draw_live, args=(parts.session, script), name="canvas")
@@ -89,18 +91,27 @@ def test_the_saved_drawing_is_what_was_drawn(live_recording):
         [[(p.x, p.y) for p in s.points] for s in script.strokes]
     assert saved.meta["model_version"] == str(parts.classifier.version)
     assert saved.meta["bank_version"] == str(parts.bank.version)
+    assert saved.mode == parts.config.mode
 
 
 def test_in_process_replay_gives_the_live_bundles_exactly(live_recording):
     """The engine level: same bundles (messages and t_ms) from the saved drawing, no clock involved."""
-    from bridge.app import build_engine
-    from bridge.replayer import replay_drawing
+    from bridge.app.replayer import replay_drawing
+    from bridge.app.session import build_engine
 
     path, _, live_bundles, parts = live_recording
-    engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher)
-    result = replay_drawing(drawing_from_json(path.read_bytes()), engine, speed=None)
+    saved = drawing_from_json(path.read_bytes())
+    engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher,
+                          engine_config=EngineConfig(mode=saved.mode))
+    result = replay_drawing(saved, engine, speed=None)
     assert [b for _, b in result.bundles] == live_bundles
-    assert result.play_count == len(drawing_from_json(path.read_bytes()).strokes)
+    plays = [m.args for b in live_bundles for m in b.find_all("play")]
+    strokes = drawing_from_json(path.read_bytes()).strokes
+    assert {args[-1] for args in plays} == set(range(1, len(strokes) + 1))  # every stroke sounds as its own voice
+    if parts.config.mode.onset == "up":
+        assert len(plays) == len(strokes)
+    stopped = {m.args[0] for b in live_bundles for m in b.find_all("voice_stop")}
+    assert not stopped  # fewer strokes than voices: every voice overlaps the ones after it
 
 
 def test_cli_replay_sends_the_live_osc_stream(live_recording):

@@ -8,12 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from test_sound_features import make_bad_files, write_tone
+from waiting import LineLog
 
 from bridge.adapters import sound_classifier
 from bridge.adapters.soundbank_index import load_bank, read_index, update_index
@@ -124,13 +124,14 @@ def test_a_killed_run_leaves_the_previous_index_intact(tmp_path):
         write_tone(folder / "more" / f"n{i:03d}.wav", 69 + i % 12, seconds=2.0)
     cmd = [sys.executable, "run_bridge.py", "-vv", "index", str(folder), "--index", str(index), "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 90
-    for line in proc.stderr:  # wait until the first batch of files is labelled, then kill the whole run
-        if "labelled 32/160" in line or time.monotonic() > deadline:
-            break
+    assert proc.stderr is not None
+    progress = LineLog(proc.stderr, name="index-stderr")
+    # Wait (up to 90 s, even if it stops printing) until the first batch of files is labelled, then kill the run.
+    progress.wait_for(lambda line: "labelled 32/160" in line, timeout_s=90)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    progress.join(5)
     assert index.read_bytes() == before
     assert len(read_index(index)["samples"]) == 6
     report = update_index(folder, index_path=index, workers=2)  # the next run completes the job

@@ -1,4 +1,4 @@
-"""Controller moves from a Standard MIDI File, as timed Controls for `replay --midi-file`.
+"""Controller moves from a Standard MIDI File, as timed control events for `replay --midi-file`.
 
 The file goes through the same `MidiMapper` as a live controller; times come from the file's tempo
 map (mido converts ticks to seconds while iterating), so t_ms 0 is the start of the file.
@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bridge.core.drawing import Control
-from bridge.core.midi_mapping import Action, MidiMapper, MidiMapping
+from bridge.core.events import ControlEvent
+from bridge.core.midi_mapping import MidiMapper, MidiMapping
 from bridge.errors import BridgeError
 
 log = logging.getLogger(__name__)
 
 
 def midi_file_controls(path: Path | str, mapping: MidiMapping | None = None, *,
-                       offset_ms: float = 0.0) -> tuple[Control, ...]:
+                       offset_ms: float = 0.0) -> tuple[ControlEvent, ...]:
     """Controls (override / release / trigger) caused by the file's messages, in time order."""
     import mido
 
@@ -28,21 +28,13 @@ def midi_file_controls(path: Path | str, mapping: MidiMapping | None = None, *,
     if midi_file.type == 2:
         raise BridgeError(f"MIDI file {path} is type 2 (independent tracks); save it as type 0 or 1")
     mapper = MidiMapper(mapping or MidiMapping())
-    controls: list[Control] = []
+    controls: list[ControlEvent] = []
     t_s = 0.0
     for msg in midi_file:  # merged tracks; msg.time = seconds since the previous message
         t_s += msg.time
         if msg.is_meta:
             continue
-        for action in mapper.handle(msg.dict()):
-            controls.append(_control(action, offset_ms + t_s * 1000.0))
+        controls.extend(event.at(offset_ms + t_s * 1000.0) for event in mapper.handle(msg.dict()))
     log.info("MIDI file %s: %d controls over %.1f s", path, len(controls), t_s)
     return tuple(controls)
 
-
-def _control(action: Action, t_ms: float) -> Control:
-    if action.event == "set_override":
-        return Control(t_ms, "override", action.kwargs["head"], action.kwargs["value"])
-    if action.event == "release_overrides":
-        return Control(t_ms, "release")
-    return Control(t_ms, "trigger")

@@ -1,8 +1,8 @@
 """MIDI controller input with mido (python-rtmidi backend by default): ports, reader, retry, learn.
 
 `MidiInput` opens a port by exact name, by part of a name, or as a virtual port `Pict2Audio`
-(`spec="virtual"`), and turns each message into engine calls through a `MidiMapper`, posted to the
-live session (`post(event, **kwargs)`, e.g. `LiveSession.post`) from the backend's callback thread.
+(`spec="virtual"`), and turns each message into control events through a `MidiMapper`, posted to the
+live session (`post(event)`, e.g. `LiveSession.post`) from the backend's callback thread.
 A port missing at start is one clear error and no MIDI; a port that disappears later is retried
 every `retry_s` until it comes back. `MidiLearn` saves a learned mapping to the TOML config.
 
@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.atomic_write import write_atomically
-from bridge.core.midi_mapping import Action, Binding, MidiMapper, MidiMapping
+from bridge.core.events import ControlEvent
+from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
 from bridge.errors import BridgeError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ VIRTUAL_PORT_NAME = "Pict2Audio"
 IGNORED_TYPES = frozenset({"sysex", "clock", "active_sensing", "start", "stop", "continue", "songpos",
                            "song_select", "tune_request", "reset", "quarter_frame"})
 
-Post = Callable[..., None]
+Post = Callable[[ControlEvent], None]
 
 # Creating and deleting backend clients (every port listing opens one) from several threads at once is
 # not safe in libjack/rtmidi; every list/open/close in this process goes through this lock.
@@ -224,8 +225,8 @@ class MidiInput:
                         log.warning("MIDI input %r disappeared; retrying every %g s", self.port_name, self.retry_s)
                         self._close_port()
                         with self._lock:
-                            actions = self.mapper.notes_off()
-                        self._post_all(actions)
+                            events = self.mapper.notes_off()
+                        self._post_all(events)
                     elif self.port is None and self._connect(required=False, names=names):
                         log.warning("MIDI input %r is back", self.port_name)
                 except Exception as exc:  # keep retrying whatever the backend throws
@@ -245,15 +246,15 @@ class MidiInput:
         try:
             with self._lock:
                 self.received += 1
-                actions = self.mapper.handle(msg.dict())
-            self._post_all(actions)
+                events = self.mapper.handle(msg.dict())
+            self._post_all(events)
         except Exception as exc:
             log.warning("MIDI message %r ignored: %s", msg, exc)
 
-    def _post_all(self, actions: list[Action]) -> None:
-        for action in actions:
-            log.debug("MIDI -> %s %s", action.event, action.kwargs)
-            self._post(action.event, **action.kwargs)
+    def _post_all(self, events: list[ControlEvent]) -> None:
+        for event in events:
+            log.debug("MIDI -> %s", event)
+            self._post(event)
 
 
 def _on_jack(port: Any) -> bool:
@@ -378,7 +379,7 @@ def start_midi(config: Any, post: Post, *, notify: Callable[[str], None] | None 
     """
     if not config.midi_in:
         return None, None
-    from bridge.config import default_config_path
+    from bridge.app.config import default_config_path
 
     mapper = MidiMapper(MidiMapping.from_dict(config.midi_mapping))
     midi = MidiInput(config.midi_in, post=post, mapper=mapper, backend=config.midi_backend)

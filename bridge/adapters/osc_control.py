@@ -8,13 +8,17 @@ and ignored: a stray message must never stop a performance.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_packet import OscPacket, ParseError
 from pythonosc.osc_server import BlockingOSCUDPServer
 
+from bridge.core.events import Clear, Event, ReleaseOverrides, SetOverride, Trigger
 from bridge.core.labels import HEADS, check_class
 from bridge.core.protocol import CONTROL_ADDRESSES
 from bridge.errors import ConfigError, LabelError
@@ -25,15 +29,35 @@ log = logging.getLogger(__name__)
 class Session(Protocol):
     """What the server needs of a LiveSession: queue an engine event from any thread."""
 
-    def post(self, event: str, **kwargs: Any) -> None: ...
+    def post(self, event: Event) -> None: ...
 
 
 class _ControlError(ValueError):
     """A control message with arguments that do not fit its address."""
 
 
+@dataclass(frozen=True)
+class ControlOutcome:
+    """What became of one control message, or of a datagram that never reached the dispatcher.
+
+    Reported once its log line has been written, so an observer that sees it also finds the log record.
+    """
+
+    address: str | None  # None: the datagram was not OSC, or its handler raised
+    accepted: bool
+    reason: str = ""  # why it was ignored ("" when accepted)
+
+
+Record = Callable[[ControlOutcome], None]
+
+
 class _LoggingUDPServer(BlockingOSCUDPServer):
-    """Logs (instead of silently dropping) datagrams that are not valid OSC, and handler errors."""
+    """Logs (instead of silently dropping) datagrams that are not valid OSC, and handler errors;
+    each is then reported to `record` as an ignored outcome."""
+
+    def __init__(self, server_address: tuple[str, int], dispatcher: Dispatcher, *, record: Record) -> None:
+        super().__init__(server_address, dispatcher)
+        self.record = record
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         data = request[0]
@@ -41,11 +65,13 @@ class _LoggingUDPServer(BlockingOSCUDPServer):
             OscPacket(data)
         except ParseError as exc:
             log.warning("ignored a malformed OSC datagram from %s (%d bytes): %s", client_address, len(data), exc)
+            self.record(ControlOutcome(None, False, f"malformed OSC datagram: {exc}"))
             return False
         return True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.exception("OSC control message from %s failed (ignored)", client_address)
+        self.record(ControlOutcome(None, False, f"handler failed: {sys.exc_info()[1]!r}"))
 
 
 def pitch_value(value: object) -> int:
@@ -96,12 +122,15 @@ def _fires(args: tuple[Any, ...]) -> bool:
 class OscControlServer:
     """Listens for control messages on UDP host:port (port 0 = any free port; see `.port`)."""
 
-    def __init__(self, session: Session, *, host: str = "127.0.0.1", port: int) -> None:
+    def __init__(self, session: Session, *, host: str = "127.0.0.1", port: int,
+                 on_outcome: Record | None = None) -> None:
         self.session = session
         self.host = host
         self.port = port
         self.handled = 0  # messages that took effect
-        self.ignored = 0  # messages logged and dropped
+        self.ignored = 0  # messages (and non-OSC datagrams) logged and dropped
+        # Called on the server thread with each outcome, after its log line (tests wait on it).
+        self.on_outcome = on_outcome
         self._server: _LoggingUDPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -123,40 +152,57 @@ class OscControlServer:
             try:
                 action(args)
             except _ControlError as exc:
-                self.ignored += 1
                 log.warning("ignored OSC control %s: %s", address, exc)
+                self._record(ControlOutcome(address, False, str(exc)))
             else:
-                self.handled += 1
                 log.debug("OSC control %s %r", address, args)
+                self._record(ControlOutcome(address, True))
 
         return handler
 
     def _unknown(self, address: str, *args: Any) -> None:
-        self.ignored += 1
         known = ", ".join(spec.path for spec in CONTROL_ADDRESSES.values())
         log.warning("ignored unknown OSC control address %s %r (known: %s)", address, args, known)
+        self._record(ControlOutcome(address, False, "unknown OSC control address"))
+
+    def _record(self, outcome: ControlOutcome) -> None:
+        """Count an outcome whose log line is written, then report it to `on_outcome` (server thread).
+
+        An observer that raises is logged: it must not take the server thread down (an exception out
+        of verify_request would end serve_forever)."""
+        if outcome.accepted:
+            self.handled += 1
+        else:
+            self.ignored += 1
+        observer = self.on_outcome
+        if observer is None:
+            return
+        try:
+            observer(outcome)
+        except Exception:
+            log.exception("OSC control outcome observer %r failed", observer)
 
     def _clear(self, args: tuple[Any, ...]) -> None:
         if _fires(args):
-            self.session.post("clear")
+            self.session.post(Clear())
 
     def _override(self, args: tuple[Any, ...]) -> None:
         head, value = parse_override(args)
-        self.session.post("set_override", head=head, value=value)
+        self.session.post(SetOverride(head=head, value=value))  # type: ignore[arg-type]
 
     def _release(self, args: tuple[Any, ...]) -> None:
         if _fires(args):
-            self.session.post("release_overrides")
+            self.session.post(ReleaseOverrides())
 
     def _trigger(self, args: tuple[Any, ...]) -> None:
         if _fires(args):
-            self.session.post("trigger")
+            self.session.post(Trigger())
 
     def start(self) -> OscControlServer:
         if self._server is not None:
             return self
         try:
-            self._server = _LoggingUDPServer((self.host, self.port), self._dispatcher())
+            self._server = _LoggingUDPServer((self.host, self.port), self._dispatcher(), record=self._record)
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen for OSC control on {self.host}:{self.port} ({exc}); "

@@ -1,10 +1,12 @@
 """Offline bounce with soundfile + soxr: every /pict2audio/play sample mixed in at its onset, one WAV.
 
-Each sample sounds in full from its onset at unity gain (as local playback does; overlapping notes
-add up). Files are decoded once, mixed down to mono, or kept as stereo when any used sample is
-stereo (mono samples then go to both channels), and resampled to one rate with soxr. The mix is
-scaled down only if its peak would exceed full scale (to PEAK_CEILING_DBFS); otherwise it is written
-untouched. The WAV is written atomically (a temporary file beside it, then os.replace).
+Each voice's sample sounds from its onset at unity gain until it ends or its voice is cut (a new play
+under the same stroke id, `/pict2audio/voice/stop`, or `/pict2audio/clear`), with a short fade-out,
+as local playback does; overlapping voices add up. Files are decoded once, mixed down to mono, or
+kept as stereo when any used sample is stereo (mono samples then go to both channels), and resampled
+to one rate with soxr. The mix is scaled down only if its peak would exceed full scale (to
+PEAK_CEILING_DBFS); otherwise it is written untouched. The WAV is written atomically (a temporary file
+beside it, then os.replace).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,9 @@ from bridge.errors import BridgeError
 log = logging.getLogger(__name__)
 
 PLAY_ADDRESS = ADDRESSES["play"].path
+STOP_ADDRESS = ADDRESSES["voice_stop"].path
+CLEAR_ADDRESS = ADDRESSES["clear"].path
+CUT_FADE_MS = 10.0  # the fade-out of a voice that is cut
 DEFAULT_RATE_HZ = 44100
 PEAK_CEILING_DBFS = -0.1  # where a mix that would clip is normalised to
 SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
@@ -32,10 +37,12 @@ SUBTYPES = {"pcm16": "PCM_16", "float": "FLOAT"}
 
 @dataclass(frozen=True)
 class Onset:
-    """One sample to mix: its file and its time in ms from the start of the bounce."""
+    """One sample to mix: its file, its time in ms from the start of the bounce and, if its voice is cut
+    before the sample ends, when (None: it sounds in full)."""
 
     t_ms: float
     path: str
+    cut_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +68,29 @@ class RenderReport:
 
 
 def play_onsets(bundles: Iterable[tuple[float, Bundle]], *, offset_ms: float = 0.0) -> list[Onset]:
-    """The play messages of (t_ms, bundle) pairs as onsets at t_ms + offset_ms."""
-    return [
-        Onset(t_ms + offset_ms, str(m.args[0]))
-        for t_ms, bundle in bundles
-        for m in bundle.messages
-        if m.address == PLAY_ADDRESS
-    ]
+    """The play messages of (t_ms, bundle) pairs as onsets at t_ms + offset_ms, each cut where its voice is."""
+    onsets: list[Onset] = []
+    sounding: dict[int, int] = {}  # voice id -> index of its onset
+    for t_ms, bundle in bundles:
+        at_ms = t_ms + offset_ms
+        for message in bundle.messages:
+            if message.address == PLAY_ADDRESS:
+                voice_id = int(message.args[-1])
+                _cut(onsets, sounding.pop(voice_id, None), at_ms)
+                sounding[voice_id] = len(onsets)
+                onsets.append(Onset(at_ms, str(message.args[0])))
+            elif message.address == STOP_ADDRESS:
+                _cut(onsets, sounding.pop(int(message.args[0]), None), at_ms)
+            elif message.address == CLEAR_ADDRESS:
+                for index in sounding.values():
+                    _cut(onsets, index, at_ms)
+                sounding.clear()
+    return onsets
+
+
+def _cut(onsets: list[Onset], index: int | None, at_ms: float) -> None:
+    if index is not None:
+        onsets[index] = replace(onsets[index], cut_ms=at_ms)
 
 
 def load_sample(path: str, *, sample_rate_hz: int) -> np.ndarray:
@@ -97,12 +120,27 @@ def mix(onsets: Sequence[Onset], *, sample_rate_hz: int) -> tuple[np.ndarray, tu
             log.warning("%s: left out of the bounce", exc)
             missing.append(path)
     channels = max((a.shape[1] for a in cache.values()), default=1)
-    placed = [(round(o.t_ms * sample_rate_hz / 1000.0), cache[o.path]) for o in onsets if o.path in cache]
+    placed = [(round(o.t_ms * sample_rate_hz / 1000.0), _until_cut(cache[o.path], o, sample_rate_hz))
+              for o in onsets if o.path in cache]
     frames = max((start + len(audio) for start, audio in placed), default=0)
     out = np.zeros((frames, channels), dtype=np.float64)  # float64: many overlapping notes add exactly
     for start, audio in placed:
         out[start : start + len(audio)] += audio  # a mono sample broadcasts to both channels
     return out.astype(np.float32), tuple(missing)
+
+
+def _until_cut(audio: np.ndarray, onset: Onset, sample_rate_hz: int) -> np.ndarray:
+    """The part of a sample that sounds before its voice is cut, faded out over CUT_FADE_MS."""
+    if onset.cut_ms is None:
+        return audio
+    fade = round(CUT_FADE_MS * sample_rate_hz / 1000.0)
+    end = min(round((onset.cut_ms - onset.t_ms) * sample_rate_hz / 1000.0) + fade, len(audio))
+    if end >= len(audio):
+        return audio
+    out = audio[:end].copy()
+    tail = min(fade, end)
+    out[end - tail:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)[:, None]
+    return out
 
 
 def render_wav(

@@ -1,16 +1,15 @@
 """`replay --show`: a pygame window that redraws the strokes as they replay (the canvas's InkLayer).
 
-It is driven from the replay loop (`window(call, bundle)` after each engine call), so it needs no
+It is driven from the replay loop (`window(event, bundle)` after each engine event), so it needs no
 thread of its own; closing the window stops the replay.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from bridge.core.events import Event, PenDown, PenMove, PenUp
 from bridge.core.protocol import Bundle
-from bridge.core.replay import EngineCall
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ class ReplayClosed(Exception):
 
 
 class ReplayWindow:
-    """Draws pen_down / pen_move calls as they happen; `start(title)` clears it for the next drawing."""
+    """Draws pen-down / pen-move events as they happen; `start(title)` clears it for the next drawing."""
 
     def __init__(self, *, max_fps: float = 60.0) -> None:
         import pygame
@@ -39,14 +38,13 @@ class ReplayWindow:
         self._ink.redraw(())
         self._flip(force=True)
 
-    def __call__(self, call: EngineCall, bundle: Bundle | None) -> None:
-        kwargs: dict[str, Any] = call.kwargs
-        if call.event == "pen_down":
-            self._ink.begin(color=kwargs["color"], width_px=kwargs["width_px"], tool=kwargs.get("tool", "pen"))
-            self._ink.add(kwargs["x"], kwargs["y"])
-        elif call.event == "pen_move":
-            self._ink.add(kwargs["x"], kwargs["y"])
-        self._flip(force=call.event == "pen_up")
+    def __call__(self, event: Event, bundle: Bundle | None) -> None:
+        if isinstance(event, PenDown):
+            self._ink.begin(color=event.color, width_px=event.width_px, tool=event.tool)
+            self._ink.add(event.x, event.y)
+        elif isinstance(event, PenMove):
+            self._ink.add(event.x, event.y)
+        self._flip(force=isinstance(event, PenUp))
 
     def _flip(self, *, force: bool = False) -> None:
         import time

@@ -3,10 +3,12 @@
 `stroke_to_osc_ms`: mouse events are posted into the real pygame event loop (SDL dummy video driver)
 by a driver thread, as a composer draws: pen down, moves every 4 ms, pen up. The latency of an event
 is from `pygame.event.post` to the receipt of the OSC datagram it causes on a loopback UDP socket
-(pen down -> /stroke/begin, a move that is due for classification -> /labels, pen up -> /stroke/end),
-with the real session (model, bank, matcher, OSC sender) when it can be built.
+(pen down -> the bundle with /stroke/begin and the voice's /play, a move that is due for
+classification -> /labels, pen up -> /stroke/end), with the real session (model, bank, matcher, OSC
+sender, and local playback on SDL's dummy audio driver, so up to 16 voices sound while it runs).
+`pen_down_to_play_ms`: the pen-down events of that run alone (onset down: the voice sounds at once).
 `frame_ms`: the time to build and present each frame during that run (60 fps needs <= 16.7 ms); the
-frame-to-frame interval is noted beside it.
+frame-to-frame interval is noted beside it, and how many voices the local mixer was playing.
 `startup_s`: a fresh `run_bridge.py play --exit-after-first-frame` process, from launch to the marker it
 prints after its first drawable frame (the model and bank still loading in the background).
 """
@@ -32,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 PEN_MOVE_EVERY_S = 0.004
 UNMEASURED_UNTIL_S = 0.020  # see _Driver._stroke
 MEASURED_AFTER_S = 0.031
-ADDRESS_FOR = {"down": b"/pict2audio/stroke/begin", "move": b"/pict2audio/labels", "up": b"/pict2audio/stroke/end"}
+ADDRESS_FOR = {"down": b"/pict2audio/play", "move": b"/pict2audio/labels", "up": b"/pict2audio/stroke/end"}
 
 
 def measure(*, quick: bool) -> list[Figure]:
@@ -40,8 +42,10 @@ def measure(*, quick: bool) -> list[Figure]:
     latency, frames, notes = _stroke_to_osc(events=events)
     startup = _startup_s(runs=2 if quick else 5)
     return [
-        Figure("stroke_to_osc_ms", "pen event -> OSC datagram (canvas loop)", "ms", percentiles_ms(latency),
+        Figure("stroke_to_osc_ms", "pen event -> OSC datagram (canvas loop)", "ms", percentiles_ms(latency["all"]),
                notes=notes),
+        Figure("pen_down_to_play_ms", "pen down -> the voice's /play datagram (onset down)", "ms",
+               percentiles_ms(latency["down"])),
         Figure("frame_ms", "canvas frame time while drawing + classifying", "ms", percentiles_ms(frames["work"]),
                notes={"interval_p50": float(np.percentile(frames["interval"], 50)),
                       "interval_p99": float(np.percentile(frames["interval"], 99))}),
@@ -56,10 +60,10 @@ def measure(*, quick: bool) -> list[Figure]:
 def _session_connect(port: int, probe, used: list[str]):
     """Builds the real session (committed model, default bank) with OSC to `port`; if the model or bank
     cannot be loaded here, the same loop with a stand-in classifier (and `used` says so)."""
-    from bridge.app import build_session
-    from bridge.config import Config
+    from bridge.app.config import Config
+    from bridge.app.session import build_session
 
-    config = Config(osc_targets=(("127.0.0.1", port),), audio="none")
+    config = Config(osc_targets=(("127.0.0.1", port),), audio="local")
 
     def connect():
         try:
@@ -76,10 +80,10 @@ def _session_connect(port: int, probe, used: list[str]):
 
 def _stand_in_session(config, probe):
     from bridge.adapters.osc_out import OscSender
-    from bridge.app import SessionParts, build_engine
+    from bridge.app.live_session import LiveSession
+    from bridge.app.session import SessionParts, build_engine
     from bridge.core.bank import Sample, SoundBank
     from bridge.core.labels import CLASSES, HEADS, PITCHES, Labels, Prediction
-    from bridge.live_session import LiveSession
 
     class Uniform:
         version = "bench-stand-in"
@@ -103,7 +107,8 @@ class _Driver:
         self.app = app
         self.sock = sock
         self.events = events
-        self.latency_ms: list[float] = []
+        self.latency_ms: dict[str, list[float]] = {"all": [], "down": []}
+        self.voices_sounding: list[int] = []
         self.missed = 0
         self.error: BaseException | None = None
 
@@ -115,7 +120,7 @@ class _Driver:
                 raise RuntimeError(f"the session did not start: {self.app.link.error}")
             time.sleep(0.3)  # let the first frames settle
             stroke = 0
-            while len(self.latency_ms) < self.events:
+            while len(self.latency_ms["all"]) < self.events:
                 if self.missed > self.events // 10:
                     raise RuntimeError(f"{self.missed} pen events sent no OSC within 0.5 s")
                 self._stroke(stroke)
@@ -152,6 +157,9 @@ class _Driver:
             posted, received = self._timed("move", pygame.MOUSEMOTION, layout.from_canvas(x, y))
         time.sleep(PEN_MOVE_EVERY_S)
         self._timed("up", pygame.MOUSEBUTTONUP, layout.from_canvas(x, y))
+        audio = self.app.link.parts.audio if self.app.link.parts is not None else None
+        if audio is not None:
+            self.voices_sounding.append(len(audio.sounding()))
         time.sleep(0.01)
 
     @staticmethod
@@ -178,7 +186,9 @@ class _Driver:
                 return posted, time.perf_counter()
             received = time.perf_counter()
             if ADDRESS_FOR[what] in data:
-                self.latency_ms.append((received - posted) * 1000.0)
+                self.latency_ms["all"].append((received - posted) * 1000.0)
+                if what == "down":
+                    self.latency_ms["down"].append((received - posted) * 1000.0)
                 return posted, received
 
     def _drain(self) -> None:
@@ -192,7 +202,7 @@ class _Driver:
             self.sock.setblocking(True)
 
 
-def _stroke_to_osc(*, events: int) -> tuple[list[float], dict[str, list[float]], dict[str, object]]:
+def _stroke_to_osc(*, events: int) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, object]]:
     saved_env = {k: os.environ.get(k) for k in ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "PYGAME_HIDE_SUPPORT_PROMPT")}
     os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
     from bridge.ui.canvas_app import CanvasApp, CanvasOptions
@@ -205,7 +215,7 @@ def _stroke_to_osc(*, events: int) -> tuple[list[float], dict[str, list[float]],
     probe = LatencyProbe()
     used: list[str] = []
     link = SessionLink(_session_connect(port, probe, used))
-    app = CanvasApp(link, CanvasOptions(osc_targets=(("127.0.0.1", port),), audio="none"), probe=probe)
+    app = CanvasApp(link, CanvasOptions(osc_targets=(("127.0.0.1", port),), audio="local"), probe=probe)
     driver = _Driver(app, sock, events)
     try:
         link.start()
@@ -228,7 +238,9 @@ def _stroke_to_osc(*, events: int) -> tuple[list[float], dict[str, list[float]],
     if driver.error is not None:
         raise RuntimeError(f"canvas bench failed: {driver.error}") from driver.error
     hud = probe.summary()
-    notes = {"session": used[0] if used else "none", "missed": driver.missed, "hud_p50_ms": hud and hud[0]}
+    sounding = driver.voices_sounding or [0]
+    notes = {"session": used[0] if used else "none", "missed": driver.missed, "hud_p50_ms": hud and hud[0],
+             "voices_sounding_p50": float(np.median(sounding)), "voices_sounding_max": max(sounding)}
     return driver.latency_ms, frames, notes
 
 

@@ -129,7 +129,7 @@ def _memory_transport(receiver: socket.socket) -> Iterator[Sender]:
 
     from bridge.adapters.midi_mido import MidiInput
     from bridge.adapters.osc_out import OscSender
-    from bridge.live_session import LiveSession
+    from bridge.app.live_session import LiveSession
 
     sender = OscSender([receiver.getsockname()])
     session = LiveSession(_engine(), [sender]).start()
@@ -198,7 +198,7 @@ def serve_bridge(spec: str, host: str, port: int) -> None:
     from bridge.adapters.jack_dummy import JACK_BACKEND
     from bridge.adapters.midi_mido import MidiInput
     from bridge.adapters.osc_out import OscSender
-    from bridge.live_session import LiveSession
+    from bridge.app.live_session import LiveSession
 
     logging.basicConfig(level=logging.WARNING)
     session = LiveSession(_engine(), [OscSender([(host, port)])]).start()

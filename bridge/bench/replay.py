@@ -3,7 +3,7 @@
 Measured: `replay_drawing` of the example `data/drawings/scale.json` (12 strokes, 5.2 s) with the
 committed image model and the default bank, at speed 1, with a real OSC sender to a loopback port.
 For every bundle: when it reached the outputs minus when it was due, i.e. when the live session sent
-it (its drawing time plus the engine's work on it, see `bridge.replayer`); the figure the `replay`
+it (its drawing time plus the engine's work on it, see `bridge.app.replayer`); the figure the `replay`
 command prints. No baseline: the student project had no replay. The end-to-end comparison with a
 live session (kernel receive times of both OSC streams) is the golden test, quoted in docs/replay.md.
 """
@@ -20,10 +20,10 @@ DRAWING = Path(__file__).resolve().parents[2] / "data" / "drawings" / "scale.jso
 
 
 def measure(*, quick: bool) -> list[Figure]:
-    from bridge.app import build_engine, build_session
-    from bridge.config import Config
+    from bridge.app.config import Config
+    from bridge.app.replayer import replay_drawing
+    from bridge.app.session import build_engine, build_session
     from bridge.core.drawing import drawing_from_json
-    from bridge.replayer import replay_drawing
 
     drawing = drawing_from_json(DRAWING.read_bytes())
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink_socket:
@@ -33,7 +33,7 @@ def measure(*, quick: bool) -> list[Figure]:
         try:
             with_bundle: list[bool] = []
             engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher)
-            result = replay_drawing(drawing, engine, parts.session.sinks, speed=1.0, on_call=lambda call, bundle:
+            result = replay_drawing(drawing, engine, parts.session.sinks, speed=1.0, on_event=lambda event, bundle:
                                     with_bundle.append(bundle is not None and bool(bundle.messages)))
         finally:
             parts.close()

@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bridge.adapters.midi_mido import MidiInput, save_mapping
-    from bridge.config import default_config_path, load_config
+    from bridge.app.config import default_config_path, load_config
     from bridge.core.midi_mapping import MidiMapper, MidiMapping
     from bridge.errors import ConfigError
 

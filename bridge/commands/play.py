@@ -14,7 +14,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from bridge.config import Config, add_session_options, load_config
+from bridge.app.config import Config, add_session_options, load_config
 from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _build(config: Config, probe):
     """On the loader thread: the session, and the audio device opened now rather than at the first pen-up."""
-    from bridge.app import build_session
+    from bridge.app.session import build_session
 
     parts = build_session(config, extra_sinks=(probe,))
     if parts.audio is not None:

@@ -6,7 +6,8 @@
 A folder stands for its *.json files in natural name order (2 before 10). A file that cannot be read
 or does not follow the drawing schema gets one line on stderr naming the field and the problem, and
 the others go on; the exit code is 1 if any failed. A drawing saved with another model or bank
-version is replayed with a warning.
+version is replayed with a warning. A drawing plays with the play mode it recorded (label_by, onset)
+unless --label-by or --onset says otherwise.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bridge.adapters.replay_window import ReplayClosed
-from bridge.config import add_session_options, load_config
-from bridge.core.drawing import Control, Drawing, drawing_from_json
+from bridge.app.config import add_session_options, load_config
+from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
+from bridge.core.events import ControlEvent
 from bridge.errors import DrawingError
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,8 @@ def read_drawing(path: Path) -> Drawing:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bridge.app import build_engine, build_session, session_meta
-    from bridge.replayer import describe_lateness, replay_drawing, version_mismatches
+    from bridge.app.replayer import describe_lateness, replay_drawing, version_mismatches
+    from bridge.app.session import build_engine, build_session, engine_config, session_meta
 
     files, missing = expand_paths(args.drawings)
     for line in missing:
@@ -125,9 +127,10 @@ def run(args: argparse.Namespace) -> int:
             replayed += 1
             if window is not None:
                 window.start(path.name)
-            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher)
+            settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args))
+            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings)
             result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
-                                    on_call=window)
+                                    on_event=window)
             print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
             for error in result.errors:
                 print(f"{path}: error during replay: {error}", file=sys.stderr)
@@ -154,6 +157,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def replay_mode(drawing: Drawing, session_mode: PlayMode, args: argparse.Namespace) -> PlayMode:
+    """The play mode the drawing recorded; a --label-by or --onset flag wins, and a drawing that recorded
+    none plays with the session's mode."""
+    mode = drawing.mode or session_mode
+    flags = {key: getattr(args, key, None) for key in ("label_by", "onset")}
+    return replace(mode, **{key: value for key, value in flags.items() if value is not None})
+
+
 def _summary(path: Path, drawing: Drawing, result: Any, late: dict[str, float] | None) -> str:
     line = (f"{path}: {len(drawing.strokes)} strokes, {result.play_count} notes, "
             f"{len(result.bundles)} OSC bundles in {result.wall_s:.2f} s")
@@ -162,7 +173,7 @@ def _summary(path: Path, drawing: Drawing, result: Any, late: dict[str, float] |
     return line
 
 
-def _midi_controls(path: Path, mapping: dict[str, Any]) -> tuple[Control, ...]:
+def _midi_controls(path: Path, mapping: dict[str, Any]) -> tuple[ControlEvent, ...]:
     from bridge.adapters.midi_file import midi_file_controls
     from bridge.core.midi_mapping import MidiMapping
 

@@ -8,10 +8,12 @@ JSON schema, version 1 (unknown top-level keys are kept in `extra` and written b
                   "points": [[x, y, t_ms], ...]}, ...],
      "controls": [{"t_ms": 812.0, "kind": "override", "head": "pitch", "value": 72},
                   {"t_ms": 900.0, "kind": "release"}, {"t_ms": 950.0, "kind": "trigger"}],
+     "mode": {"label_by": "stroke" | "canvas", "onset": "down" | "up"},
      "meta": {...}}
 
 `t_ms` is the time since the drawing started; within a stroke it never decreases. `controls`
-(optional) records the live control events (MIDI or OSC overrides, triggers) so a replay repeats them.
+(optional) records the live control events (MIDI or OSC overrides, triggers) so a replay repeats them;
+`mode` (optional) records how strokes became voices, so a replay plays them the same way.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, Trigger
 from bridge.core.labels import (
     CANVAS_SIZE_PX,
     DEFAULT_PEN_HEX,
-    HEADS,
     PEN_WIDTH_RANGE_PX,
-    check_class,
     format_hex_color,
     parse_hex_color,
 )
@@ -35,7 +36,10 @@ from bridge.errors import DrawingError, LabelError
 FORMAT_NAME = "pict2audio-drawing"
 SCHEMA_VERSION = 1
 TOOLS = ("pen", "eraser")
-CONTROL_KINDS = ("override", "release", "trigger")
+LABEL_MODES = ("stroke", "canvas")
+ONSETS = ("down", "up")
+CONTROL_KIND_OF: dict[type, str] = {SetOverride: "override", ReleaseOverrides: "release", Trigger: "trigger"}
+CONTROL_KINDS = tuple(CONTROL_KIND_OF.values())
 
 
 @dataclass(frozen=True)
@@ -80,32 +84,30 @@ class Stroke:
 
 
 @dataclass(frozen=True)
-class Control:
-    """A control event of the session: set one override (value None releases it), release all, trigger."""
+class PlayMode:
+    """How strokes become voices (SPEC §2): labelled by their own ink ('stroke') or by the whole picture
+    ('canvas'), sounding when the pen touches ('down') or lifts ('up')."""
 
-    t_ms: float
-    kind: str
-    head: str | None = None
-    value: int | str | None = None
+    label_by: str = "stroke"
+    onset: str = "down"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "t_ms", round(float(self.t_ms), 3))
-        if self.kind not in CONTROL_KINDS:
-            raise DrawingError("kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {self.kind!r}")
-        if self.kind == "override":
-            try:
-                if self.head not in HEADS:
-                    raise LabelError(f"expected one of {', '.join(HEADS)}, got {self.head!r}")
-                if self.value is not None:
-                    check_class(self.head, self.value)
-            except LabelError as exc:
-                raise DrawingError("override", str(exc)) from exc
+        if self.label_by not in LABEL_MODES:
+            raise DrawingError("mode.label_by", f"expected one of {', '.join(LABEL_MODES)}, got {self.label_by!r}")
+        if self.onset not in ONSETS:
+            raise DrawingError("mode.onset", f"expected one of {', '.join(ONSETS)}, got {self.onset!r}")
 
-    def to_json_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"t_ms": _compact(self.t_ms), "kind": self.kind}
-        if self.kind == "override":
-            doc.update(head=self.head, value=self.value)
-        return doc
+    def to_json_dict(self) -> dict[str, str]:
+        return {"label_by": self.label_by, "onset": self.onset}
+
+
+def control_to_json(control: ControlEvent) -> dict[str, Any]:
+    """A control event in its saved form: {"t_ms", "kind": override|release|trigger, ["head", "value"]}."""
+    assert control.t_ms is not None
+    doc: dict[str, Any] = {"t_ms": _compact(control.t_ms), "kind": CONTROL_KIND_OF[type(control)]}
+    if isinstance(control, SetOverride):
+        doc.update(head=control.head, value=control.value)
+    return doc
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,13 @@ class Drawing:
     height_px: int = CANVAS_SIZE_PX
     meta: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
-    controls: tuple[Control, ...] = ()
+    controls: tuple[ControlEvent, ...] = ()
+    mode: PlayMode | None = None  # None: recorded before play modes existed; plays with the session's mode
 
     def with_stroke(self, stroke: Stroke) -> Drawing:
         return replace(self, strokes=(*self.strokes, stroke))
 
-    def with_control(self, control: Control) -> Drawing:
+    def with_control(self, control: ControlEvent) -> Drawing:
         return replace(self, controls=(*self.controls, control))
 
     def duration_ms(self) -> float:
@@ -147,7 +150,9 @@ class Drawing:
             "meta": self.meta,
         })
         if self.controls:
-            doc["controls"] = [c.to_json_dict() for c in self.controls]
+            doc["controls"] = [control_to_json(c) for c in self.controls]
+        if self.mode is not None:
+            doc["mode"] = self.mode.to_json_dict()
         return doc
 
     def to_json(self) -> str:
@@ -192,21 +197,38 @@ def drawing_from_dict(doc: Any) -> Drawing:
     if not isinstance(controls_doc, list):
         raise DrawingError("controls", f"expected a list of control events, got {_kind(controls_doc)}")
     controls = tuple(_control_from_dict(c, f"controls[{i}]") for i, c in enumerate(controls_doc))
-    known = ("format", "version", "canvas", "strokes", "meta", "controls")
+    mode = _mode_from_dict(doc["mode"]) if "mode" in doc else None
+    known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode")
     extra = {k: v for k, v in doc.items() if k not in known}
-    return Drawing(strokes, width, height, meta, extra, controls)
+    return Drawing(strokes, width, height, meta, extra, controls, mode)
 
 
-def _control_from_dict(doc: Any, where: str) -> Control:
+def _mode_from_dict(doc: Any) -> PlayMode:
+    if not isinstance(doc, dict):
+        raise DrawingError("mode", f"expected {{\"label_by\": ..., \"onset\": ...}}, got {_kind(doc)}")
+    unknown = sorted(set(doc) - {"label_by", "onset"})
+    if unknown:
+        raise DrawingError(f"mode.{unknown[0]}", "unknown key; expected label_by or onset")
+    return PlayMode(**doc)
+
+
+def _control_from_dict(doc: Any, where: str) -> ControlEvent:
     if not isinstance(doc, dict):
         raise DrawingError(where, f"expected a control object, got {_kind(doc)}")
     t_ms = doc.get("t_ms")
     if not _is_number(t_ms) or t_ms < 0:
         raise DrawingError(f"{where}.t_ms", f"expected a time in ms >= 0, got {t_ms!r}")
-    try:
-        return Control(float(t_ms), doc.get("kind"), doc.get("head"), doc.get("value"))  # type: ignore[arg-type]
-    except DrawingError as exc:
-        raise DrawingError(f"{where}.{exc.where}", exc.problem) from exc
+    kind = doc.get("kind")
+    if kind == "override":
+        try:
+            return SetOverride(t_ms=float(t_ms), head=doc.get("head"), value=doc.get("value"))  # type: ignore[arg-type]
+        except LabelError as exc:
+            raise DrawingError(f"{where}.override", str(exc)) from exc
+    if kind == "release":
+        return ReleaseOverrides(t_ms=float(t_ms))
+    if kind == "trigger":
+        return Trigger(t_ms=float(t_ms))
+    raise DrawingError(f"{where}.kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {kind!r}")
 
 
 def _canvas_size(canvas: Any) -> tuple[int, int]:

@@ -1,14 +1,23 @@
-"""The session state machine: pen and control events in, OSC bundles out.
+"""The session state machine: events in (`bridge.core.events`), one OSC bundle per event out.
+
+Every pen stroke is its own voice (SPEC §2, §4), identified by its stroke id. In `stroke` mode a voice
+is classified from its own ink alone (the stroke rasterised by itself), matched on its own, and its
+labels, match and play messages carry its id; other strokes never change them. In `canvas` mode the
+whole picture is classified, as one picture makes one sound.
+
+With onset `down` a voice plays when the pen touches (the first dab already gives band, width and
+colour); if its match changes while it is drawn, a new match and play go out under the same id, so a
+receiver retriggers (or glides) that voice. With onset `up` it plays once, at pen up.
 
 The engine is synchronous and deterministic: time is a parameter (`t_ms`, ms since the drawing
-started), and classification is scheduled by drawing time, not wall time (at pen down, then
-whenever `classify_interval_ms` of drawing time has passed, and at pen up). So the live canvas,
-a replay of the saved drawing and a test all get the same bundles from the same events.
+started) and classification is scheduled by drawing time, not wall time (at pen down, then whenever
+`classify_interval_ms` of drawing time has passed, and at pen up). So the live canvas, a replay of
+the saved drawing and a test all get the same bundles from the same events.
 
 The classifier and matcher are injected callables:
     classify(image: np.ndarray (400, 400, 3) uint8) -> Prediction
     match(prediction: Prediction, overrides: Overrides, *, rotation: int) -> Match
-`rotation` is the number of pen strokes finished so far, so repeated strokes can rotate among
+`rotation` is the number of pen strokes begun before the voice, so repeated strokes can rotate among
 equally good samples while replay stays exact.
 
 An exception from the classifier or matcher never escapes: it is logged, kept in `errors`, and the
@@ -19,31 +28,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bridge.core import protocol
 from bridge.core.bank import Match
-from bridge.core.drawing import Control, Drawing, Point, Stroke
+from bridge.core.drawing import Drawing, PlayMode, Point, Stroke
+from bridge.core.events import (
+    Clear,
+    ControlEvent,
+    Event,
+    LoadDrawing,
+    PenDown,
+    PenMove,
+    PenUp,
+    ReleaseOverrides,
+    SetOverride,
+    Trigger,
+)
 from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, Overrides, Prediction
 from bridge.core.raster import CanvasRaster
+from bridge.core.voices import Voices
 
 log = logging.getLogger(__name__)
 
 Classify = Callable[[np.ndarray], Prediction]
 MatchFn = Callable[..., Match]
+TRIGGER_VOICE = 0  # the voice id of a trigger that belongs to no stroke
 
 
 @dataclass(frozen=True)
 class EngineConfig:
+    mode: PlayMode = field(default_factory=PlayMode)
     classify_interval_ms: float = 30.0  # at most one live classification per this much drawing time
+    max_voices: int = 16  # sounding voices; a new one beyond this cuts the oldest
     max_errors_kept: int = 20
-
-
-def quantise_ms(t_ms: float) -> float:
-    """Times are kept to 0.001 ms, as the saved drawing keeps them, so live and replay agree exactly."""
-    return round(float(t_ms), 3)
 
 
 def uniform_prediction() -> Prediction:
@@ -51,160 +71,278 @@ def uniform_prediction() -> Prediction:
     return Prediction.from_probabilities(*([1.0 / len(CLASSES[h])] * len(CLASSES[h]) for h in HEADS))
 
 
+@dataclass
+class _Voice:
+    """The stroke being drawn and what it has sent so far. Its points grow in a list (a long stroke
+    costs one append per point); `stroke()` makes the immutable Stroke when it is needed."""
+
+    stroke_id: int
+    points: list[Point]
+    pen: PenDown
+    rotation: int
+    prediction: Prediction | None = None
+    match: Match | None = None
+    played_path: str | None = None
+    classified_ms: float = -float("inf")
+    dirty: bool = True
+
+    @property
+    def sounds(self) -> bool:
+        return self.pen.tool == "pen"
+
+    def stroke(self) -> Stroke:
+        return Stroke(tuple(self.points), self.pen.color, self.pen.width_px, self.pen.tool)
+
+
 class Engine:
-    """Owns the drawing, its raster, the overrides and the last prediction and match."""
+    """Owns the drawing, the voice being drawn, the sounding voices, the overrides and the last match."""
 
     def __init__(self, *, classify: Classify, match: MatchFn, config: EngineConfig | None = None) -> None:
         self._classify = classify
         self._match = match
         self.config = config or EngineConfig()
-        self.raster = CanvasRaster()
-        self.drawing = Drawing()
+        self.raster = CanvasRaster()  # stroke mode: the voice's own ink; canvas mode: the whole picture
+        self._page = Drawing(mode=self.config.mode)  # size, meta and mode of the drawing
+        self._strokes: list[Stroke] = []  # finished strokes and recorded controls grow in place
+        self._controls: list[ControlEvent] = []
         self.overrides: Overrides = NO_OVERRIDES
-        self.prediction: Prediction | None = None
+        self.prediction: Prediction | None = None  # of the latest voice (what a trigger plays)
         self.current_match: Match | None = None
         self.errors: list[str] = []
-        self._stroke: Stroke | None = None
-        self._stroke_id = 0
-        self._pen_strokes_done = 0
-        self._last_classified_ms = -float("inf")
-        self._dirty = False
+        self._voice: _Voice | None = None
+        self._last_id = 0
+        self._pen_strokes = 0
+        self._voices = Voices(limit=self.config.max_voices)
+
+    @property
+    def mode(self) -> PlayMode:
+        return self.config.mode
+
+    @property
+    def drawing(self) -> Drawing:
+        """The finished strokes and the recorded controls, as a saved drawing holds them."""
+        return replace(self._page, strokes=tuple(self._strokes), controls=tuple(self._controls))
+
+    @drawing.setter
+    def drawing(self, drawing: Drawing) -> None:
+        self._page = replace(drawing, strokes=(), controls=())
+        self._strokes = list(drawing.strokes)
+        self._controls = list(drawing.controls)
+
+    def sounding_voices(self) -> tuple[int, ...]:
+        """Ids of the voices that may still sound, oldest first."""
+        return self._voices.ids()
+
+    def handle(self, event: Event) -> protocol.Bundle | None:
+        """Run one event; returns the bundle it causes (None or empty when it causes nothing)."""
+        if event.t_ms is None:
+            raise ValueError(f"{type(event).__name__} has no t_ms; the session stamps it when posted")
+        t_ms = event.t_ms
+        if isinstance(event, PenDown):
+            messages = self._pen_down(event)
+        elif isinstance(event, PenMove):
+            messages = self._pen_move(event)
+        elif isinstance(event, PenUp):
+            messages = self._pen_up(t_ms)
+        elif isinstance(event, SetOverride | ReleaseOverrides):
+            messages = self._set_overrides(event)
+        elif isinstance(event, Trigger):
+            messages = self._trigger(event)
+        elif isinstance(event, Clear):
+            messages = self._clear()
+        elif isinstance(event, LoadDrawing):
+            messages = self._load(event.drawing)
+        else:
+            raise TypeError(f"not an engine event: {event!r}")
+        return protocol.Bundle(tuple(messages), t_ms) if messages else None
 
     # -- pen events -------------------------------------------------------------------------
 
-    @property
-    def drawing_now(self) -> Drawing:
-        """The drawing including the stroke in progress."""
-        return self.drawing if self._stroke is None else self.drawing.with_stroke(self._stroke)
-
-    @property
-    def stroke_in_progress(self) -> bool:
-        return self._stroke is not None
-
-    def pen_down(
-        self, *, x: float, y: float, t_ms: float, color: str, width_px: float, tool: str = "pen"
-    ) -> protocol.Bundle:
-        t_ms = quantise_ms(t_ms)
-        if self._stroke is not None:  # a lost pen-up: finish the old stroke first, silently
+    def _pen_down(self, event: PenDown) -> list[protocol.Message]:
+        assert event.t_ms is not None
+        if self._voice is not None:  # a lost pen-up: finish the old stroke first, silently
             self._finish_stroke()
-        self._stroke_id += 1
-        self._stroke = Stroke((Point(x, y, t_ms),), color, width_px, tool)
-        self.raster.begin_stroke(self._stroke)
-        self._dirty = True
-        messages = [protocol.stroke_begin_message(self._stroke_id), *self._classify_and_match(t_ms)]
-        return protocol.Bundle(tuple(messages), t_ms)
-
-    def pen_move(self, *, x: float, y: float, t_ms: float) -> protocol.Bundle | None:
-        if self._stroke is None:
-            return None
-        point = Point(x, y, max(quantise_ms(t_ms), self._stroke.points[-1].t_ms))
-        self._stroke = self._stroke.with_point(point)
-        self.raster.extend_stroke([point])
-        self._dirty = True
-        if point.t_ms - self._last_classified_ms < self.config.classify_interval_ms:
-            return None
-        messages = self._classify_and_match(point.t_ms)
-        return protocol.Bundle(tuple(messages), point.t_ms) if messages else None
-
-    def pen_up(self, *, t_ms: float) -> protocol.Bundle | None:
-        if self._stroke is None:
-            return None
-        t_ms = quantise_ms(t_ms)
-        stroke = self._stroke
-        messages = self._classify_and_match(t_ms)
-        self._finish_stroke()
+        self._last_id += 1
+        stroke = Stroke((Point(event.x, event.y, event.t_ms),), event.color, event.width_px, event.tool)
+        self._voice = _Voice(self._last_id, list(stroke.points), event, rotation=self._pen_strokes)
         if stroke.tool == "pen":
-            self._pen_strokes_done += 1
-            if self.current_match is not None:
-                messages.append(protocol.play_message(self.current_match))
-        messages.append(protocol.stroke_end_message(self._stroke_id))
-        return protocol.Bundle(tuple(messages), t_ms)
+            self._pen_strokes += 1
+        if self.mode.label_by == "stroke":
+            self.raster.clear()
+        self.raster.begin_stroke(stroke)
+        messages = [protocol.stroke_begin_message(self._last_id)]
+        if self.mode.label_by == "canvas" or self._voice.sounds:
+            messages += self._classify_voice(event.t_ms)
+        if self.mode.onset == "down":
+            messages += self._play_voice()
+        return messages
+
+    def _pen_move(self, event: PenMove) -> list[protocol.Message]:
+        voice = self._voice
+        if voice is None:
+            return []
+        assert event.t_ms is not None
+        point = Point(event.x, event.y, max(event.t_ms, voice.points[-1].t_ms))
+        voice.points.append(point)
+        self.raster.extend_stroke([point])
+        voice.dirty = True
+        if point.t_ms - voice.classified_ms < self.config.classify_interval_ms:
+            return []
+        return self._update_voice(point.t_ms)
+
+    def _pen_up(self, t_ms: float) -> list[protocol.Message]:
+        voice = self._voice
+        if voice is None:
+            return []
+        messages = self._update_voice(t_ms)
+        if self.mode.onset == "up":
+            messages += self._play_voice()
+        self._finish_stroke()
+        return [*messages, protocol.stroke_end_message(voice.stroke_id)]
+
+    def _update_voice(self, t_ms: float) -> list[protocol.Message]:
+        """Re-classify the voice being drawn; with onset down, replay it when its match changed."""
+        voice = self._voice
+        assert voice is not None
+        if self.mode.label_by == "stroke" and not voice.sounds:
+            return []
+        messages = self._classify_voice(t_ms)
+        if self.mode.onset == "down" and voice.played_path is not None:
+            messages += self._play_voice()
+        return messages
 
     def _finish_stroke(self) -> None:
-        assert self._stroke is not None
-        self.drawing = self.drawing.with_stroke(self._stroke)
-        self._stroke = None
+        voice = self._voice
+        assert voice is not None
+        stroke = voice.stroke()
+        self._strokes.append(stroke)
+        self._voices.update_stroke(voice.stroke_id, stroke)
+        self._voice = None
 
-    # -- controls ---------------------------------------------------------------------------
+    # -- voices -----------------------------------------------------------------------------
 
-    def set_override(self, head: str, value: object, *, t_ms: float) -> protocol.Bundle:
-        """Force one label (value None releases it); re-matches at once."""
-        t_ms = quantise_ms(t_ms)
-        self.overrides = self.overrides.set(head, value)
-        self.drawing = self.drawing.with_control(Control(t_ms, "override", head, value))  # type: ignore[arg-type]
-        return self._overrides_changed(t_ms)
-
-    def release_overrides(self, *, t_ms: float) -> protocol.Bundle:
-        t_ms = quantise_ms(t_ms)
-        self.overrides = NO_OVERRIDES
-        self.drawing = self.drawing.with_control(Control(t_ms, "release"))
-        return self._overrides_changed(t_ms)
-
-    def trigger(self, *, t_ms: float) -> protocol.Bundle:
-        """Play the current match now (or, on an empty canvas, whatever the overrides select)."""
-        t_ms = quantise_ms(t_ms)
-        self.drawing = self.drawing.with_control(Control(t_ms, "trigger"))
-        messages = []
-        if self.current_match is None:
-            messages.extend(self._rematch())
-        if self.current_match is not None:
-            messages.append(protocol.play_message(self.current_match))
-        return protocol.Bundle(tuple(messages), t_ms)
-
-    def clear(self, *, t_ms: float) -> protocol.Bundle:
-        t_ms = quantise_ms(t_ms)
-        count = len(self.drawing_now.strokes)
-        self.load_drawing(Drawing(meta=self.drawing.meta), t_ms=t_ms, emit=False)
-        return protocol.Bundle((protocol.clear_message(count),), t_ms)
-
-    def load_drawing(self, drawing: Drawing, *, t_ms: float, emit: bool = True) -> protocol.Bundle | None:
-        """Replace the whole drawing (undo, redo, open); re-classifies unless it is empty."""
-        t_ms = quantise_ms(t_ms)
-        self._stroke = None
-        self.drawing = drawing
-        self.raster.clear()
-        self.raster.draw(drawing)
-        self.prediction = None
-        self.current_match = None
-        self._last_classified_ms = -float("inf")
-        self._dirty = bool(drawing.strokes)
-        if not emit or not drawing.strokes:
-            return None
-        messages = self._classify_and_match(t_ms)
-        return protocol.Bundle(tuple(messages), t_ms) if messages else None
-
-    # -- classification and matching --------------------------------------------------------
-
-    def _overrides_changed(self, t_ms: float) -> protocol.Bundle:
-        messages = [protocol.override_message(self.overrides)]
-        if self.prediction is not None or self.overrides.active():
-            messages.extend(self._rematch())
-        return protocol.Bundle(tuple(messages), t_ms)
-
-    def _classify_and_match(self, t_ms: float) -> list[protocol.Message]:
-        """Classify the canvas if it changed; return the labels (and match, if it changed) messages."""
-        if not self._dirty:
+    def _classify_voice(self, t_ms: float) -> list[protocol.Message]:
+        """Classify the voice's ink (or the canvas) if it changed; labels, and match if it changed."""
+        voice = self._voice
+        assert voice is not None
+        if not voice.dirty:
             return []
-        self._last_classified_ms = t_ms
-        self._dirty = False
+        voice.classified_ms = t_ms
+        voice.dirty = False
         try:
-            self.prediction = self._classify(self.raster.image())
+            voice.prediction = self._classify(self.raster.image())
         except Exception as exc:  # contained: keep the last good prediction
             self._record_error("classifier", exc)
             return []
-        return [protocol.labels_message(self.prediction), *self._rematch()]
+        self.prediction = voice.prediction
+        return [protocol.labels_message(voice.prediction, voice.stroke_id), *self._rematch_voice(voice)]
 
-    def _rematch(self) -> list[protocol.Message]:
-        """Re-run the matcher; a message only when the chosen sample changes."""
-        prediction = self.prediction or uniform_prediction()
-        try:
-            new = self._match(prediction, self.overrides, rotation=self._pen_strokes_done)
-        except Exception as exc:  # contained: keep the last good match
-            self._record_error("matcher", exc)
+    def _rematch_voice(self, voice: _Voice) -> list[protocol.Message]:
+        if voice.prediction is None:
+            return []
+        new = self._try_match(voice.prediction, rotation=voice.rotation)
+        if new is None:
+            return []
+        changed = voice.match is None or new.sample.path != voice.match.sample.path
+        voice.match = self.current_match = new
+        return [protocol.match_message(new, voice.stroke_id)] if changed else []
+
+    def _play_voice(self) -> list[protocol.Message]:
+        """Play the voice being drawn unless it already plays its current match."""
+        voice = self._voice
+        assert voice is not None
+        if not voice.sounds or voice.match is None or voice.match.sample.path == voice.played_path:
+            return []
+        voice.played_path = voice.match.sample.path
+        return self._sound(voice.stroke_id, voice.stroke(), voice.match)
+
+    def _sound(self, voice_id: int, stroke: Stroke | None, match: Match) -> list[protocol.Message]:
+        """Play a voice; the voices it steals beyond the limit are cut in the same bundle."""
+        stolen = self._voices.start(voice_id, stroke)
+        return [*map(protocol.voice_stop_message, stolen), protocol.play_message(match, voice_id)]
+
+    # -- controls ---------------------------------------------------------------------------
+
+    def _record(self, control: ControlEvent) -> None:
+        self._controls.append(control)
+
+    def _set_overrides(self, event: SetOverride | ReleaseOverrides) -> list[protocol.Message]:
+        """Set or release overrides; the voice being drawn (or the trigger's match) is matched again."""
+        self._record(event)
+        if isinstance(event, SetOverride):
+            self.overrides = self.overrides.set(event.head, event.value)
+        else:
+            self.overrides = NO_OVERRIDES
+        messages = [protocol.override_message(self.overrides)]
+        voice = self._voice
+        if voice is not None and (self.mode.label_by == "canvas" or voice.sounds):
+            messages += self._rematch_voice(voice)
+            if self.mode.onset == "down" and voice.played_path is not None:
+                messages += self._play_voice()
+        elif self.prediction is not None or self.overrides.active():
+            messages += self._rematch_trigger()
+        return messages
+
+    def _trigger(self, event: Trigger) -> list[protocol.Message]:
+        """Play the current match now as voice 0 (on an empty canvas, whatever the overrides select)."""
+        self._record(event)
+        messages = []
+        if self.current_match is None:
+            messages += self._rematch_trigger()
+        if self.current_match is None:
+            return messages
+        return [*messages, *self._sound(TRIGGER_VOICE, None, self.current_match)]
+
+    def _rematch_trigger(self) -> list[protocol.Message]:
+        """Match the latest prediction (no voice being drawn): what a trigger plays, sent as voice 0."""
+        new = self._try_match(self.prediction or uniform_prediction(), rotation=self._pen_strokes)
+        if new is None:
             return []
         changed = self.current_match is None or new.sample.path != self.current_match.sample.path
         self.current_match = new
-        return [protocol.match_message(new)] if changed else []
+        return [protocol.match_message(new, TRIGGER_VOICE)] if changed else []
+
+    def _clear(self) -> list[protocol.Message]:
+        count = len(self._strokes) + (self._voice is not None)
+        stops = [*map(protocol.voice_stop_message, self._voices.cut())]
+        self._reset(Drawing(meta=self._page.meta, mode=self.mode))
+        return [*stops, protocol.clear_message(count)]
+
+    def _load(self, drawing: Drawing) -> list[protocol.Message]:
+        """Replace the whole drawing (undo, redo, open); voices of strokes that left it are cut."""
+        kept = set(drawing.strokes)
+        stops = [*map(protocol.voice_stop_message, self._voices.cut(lambda stroke: stroke is None or stroke in kept))]
+        self._reset(replace(drawing, mode=self.mode))
+        if self.mode.label_by == "canvas" and drawing.strokes:
+            return [*stops, *self._classify_canvas()]
+        return stops
+
+    def _reset(self, drawing: Drawing) -> None:
+        self._voice = None
+        self.drawing = drawing
+        self.raster.clear()
+        self.prediction = None
+        self.current_match = None
+        if self.mode.label_by == "canvas":
+            self.raster.draw(drawing)
+
+    def _classify_canvas(self) -> list[protocol.Message]:
+        """Canvas mode after a load: the whole picture's labels and match, as voice 0."""
+        try:
+            self.prediction = self._classify(self.raster.image())
+        except Exception as exc:
+            self._record_error("classifier", exc)
+            return []
+        return [protocol.labels_message(self.prediction, TRIGGER_VOICE), *self._rematch_trigger()]
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def _try_match(self, prediction: Prediction, *, rotation: int) -> Match | None:
+        try:
+            return self._match(prediction, self.overrides, rotation=rotation)
+        except Exception as exc:  # contained: keep the last good match
+            self._record_error("matcher", exc)
+            return None
 
     def _record_error(self, where: str, exc: Exception) -> None:
         text = f"{where}: {type(exc).__name__}: {exc}"

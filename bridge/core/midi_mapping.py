@@ -15,7 +15,8 @@ button press or pedal down), except the channel-mode CCs 120..127, whose value i
 which fire on every message. `channel` is "omni" or 1..16 (messages on other channels are ignored).
 
 `MidiMapper.handle(fields)` takes a message as a dict (mido's `Message.dict()`) and returns the
-engine calls it causes; it never raises on bad input (anything it does not understand is ignored).
+control events it causes (without a time: the session stamps them); it never raises on bad input
+(anything it does not understand is ignored).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, Trigger
 from bridge.core.labels import CLASSES, HEADS, PITCHES
 from bridge.errors import ConfigError
 
@@ -34,14 +36,7 @@ ACTIONS: tuple[str, ...] = ("release", "trigger")
 TARGETS: tuple[str, ...] = (*HEADS, *ACTIONS)
 KINDS: tuple[str, ...] = ("note", "cc", "program")
 CHANNEL_MODE_CCS = range(120, 128)  # All Sound Off .. Poly On: fire on any value
-ACTION_EVENTS = {"release": "release_overrides", "trigger": "trigger"}
-
-
-class Action(NamedTuple):
-    """One engine call: `getattr(engine, event)(**kwargs)` (the caller adds t_ms)."""
-
-    event: str
-    kwargs: dict[str, Any]
+ACTION_EVENTS: dict[str, type[ReleaseOverrides | Trigger]] = {"release": ReleaseOverrides, "trigger": Trigger}
 
 
 def span(target: str) -> int:
@@ -187,7 +182,7 @@ Learned = Callable[[str, "Binding", MidiMapping], None]
 
 @dataclass
 class MidiMapper:
-    """Turns MIDI messages into engine calls; remembers held notes, CC states and MIDI learn.
+    """Turns MIDI messages into control events; remembers held notes, CC states and MIDI learn.
 
     Not thread-safe: the MIDI adapter calls it under its own lock.
     """
@@ -210,12 +205,12 @@ class MidiMapper:
         self._held.clear()
         self._sent.clear()
 
-    def notes_off(self) -> list[Action]:
+    def notes_off(self) -> list[ControlEvent]:
         """The controller went away: release a pitch held by notes (unless latched)."""
         held, self._held[:] = bool(self._held), []
         return self._set("pitch", None) if held and not self.mapping.latch else []
 
-    def handle(self, fields: Mapping[str, Any]) -> list[Action]:
+    def handle(self, fields: Mapping[str, Any]) -> list[ControlEvent]:
         msg = normalise(fields)
         if msg is None:
             return []
@@ -228,14 +223,14 @@ class MidiMapper:
             previous = None
         if self.learning is not None:
             return self._learn(msg)
-        actions: list[Action] = []
+        events: list[ControlEvent] = []
         for target in TARGETS:
             binding: Binding | None = getattr(self.mapping, target)
             if binding is not None and binding.kind == _KIND_OF[msg.kind] and msg.number in binding.numbers(target):
-                actions.extend(self._apply(target, binding, msg, previous))
-        return actions
+                events.extend(self._apply(target, binding, msg, previous))
+        return events
 
-    def _learn(self, msg: _Msg) -> list[Action]:
+    def _learn(self, msg: _Msg) -> list[ControlEvent]:
         if msg.kind == "note_off":
             return []
         target, binding = self.learning, Binding(_KIND_OF[msg.kind], msg.number)
@@ -252,7 +247,7 @@ class MidiMapper:
             self.on_learned(target, binding, self.mapping)
         return []
 
-    def _apply(self, target: str, binding: Binding, msg: _Msg, previous: int | None) -> list[Action]:
+    def _apply(self, target: str, binding: Binding, msg: _Msg, previous: int | None) -> list[ControlEvent]:
         if target in ACTIONS:
             if msg.kind == "note_off":
                 return []
@@ -261,7 +256,7 @@ class MidiMapper:
                 return []  # only the rising edge (a press) fires
             if target == "release":
                 self.forget()
-            return [Action(ACTION_EVENTS[target], {})]
+            return [ACTION_EVENTS[target]()]
         classes = CLASSES[target]
         if msg.kind == "cc":
             return self._set(target, classes[msg.value * len(classes) // 128], dedupe=True)
@@ -270,7 +265,7 @@ class MidiMapper:
             return [] if msg.kind == "note_off" else self._set(target, classes[index])
         return self._pitch_note(index, pressed=msg.kind != "note_off")
 
-    def _pitch_note(self, index: int, *, pressed: bool) -> list[Action]:
+    def _pitch_note(self, index: int, *, pressed: bool) -> list[ControlEvent]:
         """Held notes: the last pressed wins; releasing it returns to the previous held one."""
         if pressed:
             if index in self._held:
@@ -287,11 +282,11 @@ class MidiMapper:
             return self._set("pitch", PITCHES[self._held[-1]])
         return [] if self.mapping.latch else self._set("pitch", None)
 
-    def _set(self, head: str, value: object, *, dedupe: bool = False) -> list[Action]:
+    def _set(self, head: str, value: object, *, dedupe: bool = False) -> list[ControlEvent]:
         if dedupe and head in self._sent and self._sent[head] == value:
             return []
         self._sent[head] = value
-        return [Action("set_override", {"head": head, "value": value})]
+        return [SetOverride(head=head, value=value)]  # type: ignore[arg-type]
 
 
 _KIND_OF = {"note_on": "note", "note_off": "note", "cc": "cc", "program": "program"}

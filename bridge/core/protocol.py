@@ -30,18 +30,25 @@ class Address:
 ADDRESSES: dict[str, Address] = {
     "labels": Address(
         "/pict2audio/labels",
-        (("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("p_pitch", "f"), ("p_volume", "f"), ("p_timbre", "f")),
+        (("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("p_pitch", "f"), ("p_volume", "f"), ("p_timbre", "f"),
+         ("stroke_id", "i")),
         "after each live classification while drawing (rate-limited)",
     ),
     "match": Address(
         "/pict2audio/match",
-        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("score", "f")),
-        "when the best-matching sample changes",
+        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("score", "f"), ("stroke_id", "i")),
+        "when the best-matching sample of a voice changes",
     ),
     "play": Address(
         "/pict2audio/play",
-        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s")),
-        "when a pen stroke is finished (pen up) or a trigger control fires",
+        (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("stroke_id", "i")),
+        "when a voice sounds: at pen down (onset down; again when its match changes while drawn) or pen up "
+        "(onset up), or when a trigger control fires (stroke_id 0)",
+    ),
+    "voice_stop": Address(
+        "/pict2audio/voice/stop",
+        (("stroke_id", "i"),),
+        "when a sounding voice is cut: undo, clear, or stolen by a new voice beyond the voice limit",
     ),
     "stroke_begin": Address("/pict2audio/stroke/begin", (("stroke_id", "i"),), "pen down"),
     "stroke_end": Address("/pict2audio/stroke/end", (("stroke_id", "i"),), "pen up"),
@@ -89,24 +96,34 @@ class Bundle:
         path = ADDRESSES[name].path
         return next((m for m in self.messages if m.address == path), None)
 
+    def find_all(self, name: str) -> tuple[Message, ...]:
+        path = ADDRESSES[name].path
+        return tuple(m for m in self.messages if m.address == path)
 
-def labels_message(prediction: Prediction) -> Message:
+
+def labels_message(prediction: Prediction, stroke_id: int) -> Message:
     lab = prediction.labels
     conf = prediction.confidences()
     return Message(
         ADDRESSES["labels"].path,
-        (lab.pitch, lab.volume, lab.timbre, conf["pitch"], conf["volume"], conf["timbre"]),
+        (lab.pitch, lab.volume, lab.timbre, conf["pitch"], conf["volume"], conf["timbre"], stroke_id),
     )
 
 
-def match_message(match: Match) -> Message:
+def match_message(match: Match, stroke_id: int) -> Message:
     lab = match.sample.labels
-    return Message(ADDRESSES["match"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre, float(match.score)))
+    return Message(
+        ADDRESSES["match"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre, float(match.score), stroke_id)
+    )
 
 
-def play_message(match: Match) -> Message:
+def play_message(match: Match, stroke_id: int) -> Message:
     lab = match.sample.labels
-    return Message(ADDRESSES["play"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre))
+    return Message(ADDRESSES["play"].path, (match.sample.path, lab.pitch, lab.volume, lab.timbre, stroke_id))
+
+
+def voice_stop_message(stroke_id: int) -> Message:
+    return Message(ADDRESSES["voice_stop"].path, (stroke_id,))
 
 
 def stroke_begin_message(stroke_id: int) -> Message:

@@ -9,6 +9,9 @@ it whole (replay).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import numpy as np
 
 from bridge.core.drawing import Drawing, Point, Stroke
@@ -134,3 +137,14 @@ def rasterise(drawing: Drawing, *, background: np.ndarray | None = None) -> np.n
     raster = CanvasRaster(background)
     raster.draw(drawing)
     return raster.image()
+
+
+def rasterise_strokes(drawing: Drawing) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, image) of every pen stroke drawn alone on an empty canvas: what a stroke voice is classified
+    from (the live engine renders the same pixels point by point)."""
+    raster = CanvasRaster()
+    for index, stroke in enumerate(drawing.strokes):
+        if stroke.tool == "pen":
+            raster.clear()
+            raster.draw(replace(drawing, strokes=(stroke,)))
+            yield index, raster.image()

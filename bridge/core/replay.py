@@ -1,58 +1,32 @@
-"""A saved drawing as the sequence of engine calls that made it (pure; used by replay and tests).
+"""A saved drawing as the sequence of events that made it (pure; used by replay and tests).
 
-Feeding these calls to an `Engine` in order reproduces the live session's bundles exactly: the
+Feeding these events to an `Engine` in order reproduces the live session's bundles exactly: the
 engine schedules classification by the recorded `t_ms`, never by wall time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from bridge.core.drawing import Control, Drawing
+from bridge.core.drawing import Drawing
+from bridge.core.events import ControlEvent, Event, PenDown, PenMove, PenUp
 
 
-@dataclass(frozen=True)
-class EngineCall:
-    """One engine method call: `getattr(engine, event)(**kwargs)`; kwargs include t_ms."""
-
-    t_ms: float
-    event: str
-    kwargs: dict[str, Any]
-
-
-def session_events(drawing: Drawing, extra_controls: tuple[Control, ...] = ()) -> list[EngineCall]:
-    """Strokes (pen down, moves, pen up) and controls merged in time order.
+def session_events(drawing: Drawing, extra_controls: tuple[ControlEvent, ...] = ()) -> list[Event]:
+    """Strokes (pen down, moves, pen up) and controls merged in time order, every event with its t_ms.
 
     A control at the same t_ms as a stroke point comes after it (the stroke was already there).
     The pen-up of a stroke happens at its last point's time.
     """
-    calls: list[tuple[float, int, int, EngineCall]] = []
-    seq = 0
+    keyed: list[tuple[float, int, int, Event]] = []
     for stroke in drawing.strokes:
         first, *rest = stroke.points
-        kwargs = {"x": first.x, "y": first.y, "t_ms": first.t_ms, "color": stroke.color,
-                  "width_px": stroke.width_px, "tool": stroke.tool}
-        calls.append((first.t_ms, 0, seq, EngineCall(first.t_ms, "pen_down", kwargs)))
-        seq += 1
+        keyed.append((first.t_ms, 0, len(keyed), PenDown(t_ms=first.t_ms, x=first.x, y=first.y, color=stroke.color,
+                                                         width_px=stroke.width_px, tool=stroke.tool)))
         for point in rest:
-            calls.append((point.t_ms, 0, seq, EngineCall(point.t_ms, "pen_move", {"x": point.x, "y": point.y,
-                                                                                    "t_ms": point.t_ms})))
-            seq += 1
+            keyed.append((point.t_ms, 0, len(keyed), PenMove(t_ms=point.t_ms, x=point.x, y=point.y)))
         end = stroke.points[-1].t_ms
-        calls.append((end, 0, seq, EngineCall(end, "pen_up", {"t_ms": end})))
-        seq += 1
+        keyed.append((end, 0, len(keyed), PenUp(t_ms=end)))
     for control in (*drawing.controls, *extra_controls):
-        calls.append((control.t_ms, 1, seq, control_call(control)))
-        seq += 1
-    calls.sort(key=lambda c: c[:3])
-    return [c[3] for c in calls]
-
-
-def control_call(control: Control) -> EngineCall:
-    if control.kind == "override":
-        return EngineCall(control.t_ms, "set_override", {"head": control.head, "value": control.value,
-                                                        "t_ms": control.t_ms})
-    if control.kind == "release":
-        return EngineCall(control.t_ms, "release_overrides", {"t_ms": control.t_ms})
-    return EngineCall(control.t_ms, "trigger", {"t_ms": control.t_ms})
+        assert control.t_ms is not None, "recorded controls carry their time"
+        keyed.append((control.t_ms, 1, len(keyed), control))
+    keyed.sort(key=lambda k: k[:3])
+    return [k[3] for k in keyed]

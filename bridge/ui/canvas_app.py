@@ -27,6 +27,7 @@ import pygame
 
 from bridge.adapters.drawing_files import DEFAULT_FOLDER, default_drawing_path, load_drawing_file, save_drawing
 from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.events import Clear, Event, LoadDrawing, PenDown, PenMove, PenUp, ReleaseOverrides, Trigger
 from bridge.core.labels import CANVAS_SIZE_PX, DEFAULT_PEN_HEX, parse_hex_color
 from bridge.errors import BridgeError, LabelError
 from bridge.ui.controls import MOUSE_HELP, bind_builtin_keys, custom_label, palette_swatches, toolbar_buttons
@@ -245,9 +246,10 @@ class CanvasApp:
 
     # -- the pen ----------------------------------------------------------------------------
 
-    def _post_timed(self, event: str, **kwargs) -> None:
-        self.probe.mark(kwargs["t_ms"])
-        self.link.post(event, **kwargs)
+    def _post_timed(self, event: Event) -> None:
+        assert event.t_ms is not None
+        self.probe.mark(event.t_ms)
+        self.link.post(event)
 
     def _now_after(self, points: list[Point]) -> float:
         return max(self.link.now_ms(), points[-1].t_ms) if points else self.link.now_ms()
@@ -262,7 +264,7 @@ class CanvasApp:
         self._points = [Point(x, y, t)]
         self.ink.begin(color=self.color, width_px=width, tool=tool)
         self.ink.add(x, y)
-        self._post_timed("pen_down", x=x, y=y, t_ms=t, color=self.color, width_px=width, tool=tool)
+        self._post_timed(PenDown(t_ms=t, x=x, y=y, color=self.color, width_px=width, tool=tool))
 
     def _pen_move(self, pos: tuple[int, int]) -> None:
         assert self._points is not None
@@ -273,7 +275,7 @@ class CanvasApp:
         t = self._now_after(self._points)
         self._points.append(Point(x, y, t))
         self.ink.add(x, y)
-        self._post_timed("pen_move", x=x, y=y, t_ms=t)
+        self._post_timed(PenMove(t_ms=t, x=x, y=y))
 
     def _pen_up(self, pos: tuple[int, int] | None) -> None:
         """The release point becomes the stroke's last point, and pen_up has its time (as a replay does)."""
@@ -283,8 +285,8 @@ class CanvasApp:
         t = self._now_after(self._points)
         self._points.append(Point(x, y, t))
         self.ink.add(x, y)
-        self._post_timed("pen_move", x=x, y=y, t_ms=t)
-        self._post_timed("pen_up", t_ms=t)
+        self._post_timed(PenMove(t_ms=t, x=x, y=y))
+        self._post_timed(PenUp(t_ms=t))
         color, width, tool = self._stroke_style
         stroke = Stroke(tuple(self._points), color, width, tool)
         self._points = None
@@ -313,14 +315,14 @@ class CanvasApp:
             self.history.record(self.strokes)
         self.strokes = ()
         self.ink.redraw(())
-        self.link.post("clear", t_ms=self.link.now_ms())
+        self.link.post(Clear())
         self.link.restart_clock(at_ms=0.0)
 
     def trigger(self) -> None:
-        self.link.post("trigger", t_ms=self.link.now_ms())
+        self.link.post(Trigger())
 
     def release_overrides(self) -> None:
-        self.link.post("release_overrides", t_ms=self.link.now_ms())
+        self.link.post(ReleaseOverrides())
         self.show_message("overrides released")
 
     def _replace_strokes(self, strokes: tuple[Stroke, ...] | None, nothing: str, *, controls=None) -> None:
@@ -332,7 +334,7 @@ class CanvasApp:
         self.strokes = strokes
         self.ink.redraw(strokes)
         drawing = self._drawing_with(strokes, controls=controls)
-        self.link.post("load_drawing", drawing=drawing, t_ms=self.link.now_ms())
+        self.link.post(LoadDrawing(drawing=drawing))
         if self.link.now_ms() <= drawing.duration_ms():  # later strokes must come after these in time
             self.link.restart_clock(at_ms=drawing.duration_ms() + 1.0)
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bridge.core.events import Event, LoadDrawing
+
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +27,7 @@ class SessionLink:
         self._connect = connect
         self._background = background
         self._t0 = time.monotonic()
-        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._pending: list[Event] = []
         self._built: Any = None
         self._build_error: str | None = None
         self._done = threading.Event()
@@ -75,11 +77,10 @@ class SessionLink:
         parts.session.restart_clock(at_ms=self._own_now_ms())
         meta = parts.engine.drawing.meta
         with self._lock:
-            for event, kwargs in self._pending:
-                if event == "load_drawing":  # made before the session existed: give it the session's meta
-                    drawing = kwargs["drawing"]
-                    kwargs = {**kwargs, "drawing": replace(drawing, meta={**drawing.meta, **meta})}
-                parts.session.post(event, **kwargs)
+            for event in self._pending:
+                if isinstance(event, LoadDrawing):  # made before the session existed: give it the session's meta
+                    event = replace(event, drawing=replace(event.drawing, meta={**event.drawing.meta, **meta}))
+                parts.session.post(event)
             self._pending.clear()
             self.parts = parts
         return True
@@ -119,18 +120,19 @@ class SessionLink:
         if self.parts is not None:
             self.parts.session.restart_clock(at_ms=at_ms)
 
-    def post(self, event: str, **kwargs: Any) -> None:
+    def post(self, event: Event) -> None:
         """Post to the session, or keep it for later while loading (dropped if loading failed).
 
-        Any thread may post (the MIDI input does); t_ms defaults to now on the session clock.
+        Any thread may post (the MIDI input does); an event without t_ms happens now on the session clock.
         """
-        kwargs.setdefault("t_ms", self.now_ms())
+        if event.t_ms is None:
+            event = event.at(self.now_ms())
         with self._lock:
             if self.parts is None:
                 if self.error is None:
-                    self._pending.append((event, kwargs))
+                    self._pending.append(event)
                 return
-        self.parts.session.post(event, **kwargs)
+        self.parts.session.post(event)
 
     # -- read-only views for the HUD --------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Replay a saved drawing through the live session's engine and outputs, in real time or as fast as possible.
 
-The engine calls come from `bridge.core.replay.session_events` (strokes and recorded controls in time
+The events come from `bridge.core.replay.session_events` (strokes and recorded controls in time
 order) and are run by the same `LiveSession` code as the live canvas's events, so the bundles and the OSC
 stream are the ones the live session produced. A replay has no live input and the engine depends only on
 the drawing (its clock is the recorded t_ms), so a timed replay makes every bundle first and then only
@@ -19,15 +19,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.core.drawing import Control, Drawing
+from bridge.app.live_session import LiveSession, Sink
+from bridge.core.drawing import Drawing
 from bridge.core.engine import Engine
+from bridge.core.events import ControlEvent, Event
 from bridge.core.protocol import Bundle
-from bridge.core.replay import EngineCall, session_events
-from bridge.live_session import LiveSession, Sink
+from bridge.core.replay import session_events
 
 log = logging.getLogger(__name__)
 
-OnCall = Callable[[EngineCall, Bundle | None], None]
+OnEvent = Callable[[Event, Bundle | None], None]
 
 
 @dataclass
@@ -35,10 +36,10 @@ class ReplayResult:
     """What one replay produced.
 
     bundles: (t_ms on the drawing's clock, bundle) for every non-empty bundle, in order.
-    lateness_ms: per engine call, how much later than scheduled its bundle was delivered (empty when fast).
+    lateness_ms: per event, how much later than scheduled its bundle was delivered (empty when fast).
     wall_s: how long the replay took.
     errors: the engine's contained errors and the outputs' failures during the replay.
-    first_t_ms, last_t_ms: the drawing times of the first and last engine calls (the replay starts at
+    first_t_ms, last_t_ms: the drawing times of the first and last events (the replay starts at
     first_t_ms: the silence before it is skipped).
     """
 
@@ -73,53 +74,58 @@ def replay_drawing(
     sinks: Sequence[Sink] = (),
     *,
     speed: float | None = 1.0,
-    extra_controls: tuple[Control, ...] = (),
-    on_call: OnCall | None = None,
+    extra_controls: tuple[ControlEvent, ...] = (),
+    on_event: OnEvent | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayResult:
-    """Feed the drawing's engine calls to `engine`, delivering each bundle to `sinks`.
+    """Feed the drawing's events to `engine`, delivering each bundle to `sinks`.
 
     speed: 1.0 = recorded timing, 2.0 = twice as fast, None = no waiting at all (fast).
-    on_call(call, bundle): called after each call's bundle is delivered (a window redrawing the strokes).
+    on_event(event, bundle): called after each event's bundle is delivered (a window redrawing the strokes).
     """
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be > 0 (or None for fast replay), got {speed!r}")
-    calls = session_events(drawing, extra_controls)
+    events = session_events(drawing, extra_controls)
     session = LiveSession(engine, list(sinks), clock=clock)  # never started: runs on this thread
     errors_before = len(engine.errors)
-    first_t_ms = calls[0].t_ms if calls else 0.0
-    result = ReplayResult(first_t_ms=first_t_ms, last_t_ms=calls[-1].t_ms if calls else 0.0)
-    steps = (_made(session, call, clock) for call in calls)
+    first_t_ms = _time(events[0]) if events else 0.0
+    result = ReplayResult(first_t_ms=first_t_ms, last_t_ms=_time(events[-1]) if events else 0.0)
+    steps = (_made(session, event, clock) for event in events)
     if speed is not None:
         steps = list(steps)  # timed: every bundle is made before the clock starts
     with _collector_paused(speed is not None):
         start = clock()
-        for call, bundle, work_s in steps:
+        for event, bundle, work_s in steps:
             if speed is not None:
                 # When the live session sent it: at its drawing time, plus the engine's work on it.
-                due = start + (call.t_ms - first_t_ms) / speed / 1000.0 + work_s
+                due = start + (_time(event) - first_t_ms) / speed / 1000.0 + work_s
                 wait = due - clock()
                 if wait > 0:
                     sleep(wait)
                 result.lateness_ms.append(max((clock() - due) * 1000.0, 0.0))
             session.deliver(bundle)
             if bundle is not None and bundle.messages:
-                result.bundles.append((call.t_ms, bundle))
-            if on_call is not None:
-                on_call(call, bundle)
+                result.bundles.append((_time(event), bundle))
+            if on_event is not None:
+                on_event(event, bundle)
     result.wall_s = clock() - start
     result.errors = [*engine.errors[errors_before:], *session.sink_errors]
-    log.info("replayed %d calls, %d bundles in %.2f s", len(calls), len(result.bundles), result.wall_s)
+    log.info("replayed %d events, %d bundles in %.2f s", len(events), len(result.bundles), result.wall_s)
     return result
 
 
-def _made(session: LiveSession, call: EngineCall,
-          clock: Callable[[], float]) -> tuple[EngineCall, Bundle | None, float]:
-    """(call, its bundle, how long the engine took to make it in s)."""
+def _time(event: Event) -> float:
+    assert event.t_ms is not None, "a drawing's events carry their time"
+    return event.t_ms
+
+
+def _made(session: LiveSession, event: Event,
+          clock: Callable[[], float]) -> tuple[Event, Bundle | None, float]:
+    """(event, its bundle, how long the engine took to make it in s)."""
     began = clock()
-    bundle = session.compute(call.event, dict(call.kwargs))
-    return call, bundle, clock() - began
+    bundle = session.compute(event)
+    return event, bundle, clock() - began
 
 
 @contextlib.contextmanager

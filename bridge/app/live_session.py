@@ -13,16 +13,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from bridge.core.engine import Engine
+from bridge.core.events import Event
 from bridge.core.protocol import Bundle
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Bundle], None]
-ENGINE_EVENTS = ("pen_down", "pen_move", "pen_up", "set_override", "release_overrides", "trigger", "clear",
-                 "load_drawing")
 
 
 class LiveSession:
@@ -33,7 +31,7 @@ class LiveSession:
         self.sinks: list[Sink] = list(sinks or [])
         self._clock = clock
         self._t0 = clock()
-        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.sink_errors: list[str] = []
         self.idle = threading.Event()
@@ -58,13 +56,12 @@ class LiveSession:
             self._thread.join(timeout_s)
             self._thread = None
 
-    def post(self, event: str, **kwargs: Any) -> None:
-        """Queue an engine call, e.g. post("pen_move", x=10, y=20); t_ms defaults to now."""
-        if event not in ENGINE_EVENTS:
-            raise ValueError(f"unknown engine event {event!r}; expected one of {', '.join(ENGINE_EVENTS)}")
-        kwargs.setdefault("t_ms", self.now_ms())
+    def post(self, event: Event) -> None:
+        """Queue an event from any thread, e.g. post(PenMove(x=10, y=20)); an event without t_ms happens now."""
+        if event.t_ms is None:
+            event = event.at(self.now_ms())
         self.idle.clear()
-        self._queue.put((event, kwargs))
+        self._queue.put(event)
 
     def wait_idle(self, timeout_s: float = 5.0) -> bool:
         """Block until every posted event has been handled (for tests and shutdown)."""
@@ -72,26 +69,26 @@ class LiveSession:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            event = self._queue.get()
+            if event is None:
                 return
-            self.handle(*item)
+            self.handle(event)
             if self._queue.empty():
                 self.idle.set()
 
-    def handle(self, event: str, kwargs: dict[str, Any]) -> Bundle | None:
-        """Run one engine call and deliver its bundle (on the calling thread)."""
-        bundle = self.compute(event, kwargs)
+    def handle(self, event: Event) -> Bundle | None:
+        """Run one event and deliver its bundle (on the calling thread)."""
+        bundle = self.compute(event)
         self.deliver(bundle)
         return bundle
 
-    def compute(self, event: str, kwargs: dict[str, Any]) -> Bundle | None:
-        """Run one engine call without delivering its bundle; a rejected call is logged and gives None."""
+    def compute(self, event: Event) -> Bundle | None:
+        """Run one event without delivering its bundle; a rejected event is logged and gives None."""
         try:
-            return getattr(self.engine, event)(**kwargs)
+            return self.engine.handle(event)
         except Exception as exc:  # a bad event must not kill the session
-            log.error("engine rejected %s(%s): %s", event, kwargs, exc)
-            self.engine.errors.append(f"{event}: {exc}")
+            log.error("engine rejected %s: %s", type(event).__name__, exc)
+            self.engine.errors.append(f"{type(event).__name__}: {exc}")
             return None
 
     def deliver(self, bundle: Bundle | None) -> None:

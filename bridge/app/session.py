@@ -1,7 +1,7 @@
 """Wiring: a Config in, a running session out (classifier, bank, matcher, engine, outputs, control).
 
     parts = build_session(config, extra_sinks=[hud])   # the canvas, MIDI and replay commands
-    parts.session.post("pen_down", x=..., y=..., color=..., width_px=...)
+    parts.session.post(PenDown(x=..., y=..., color=..., width_px=...))
     ...
     parts.close()
 
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bridge import __version__
-from bridge.config import Config
+from bridge.app.config import Config
+from bridge.app.live_session import LiveSession, Sink
 from bridge.core.bank import SoundBank
-from bridge.core.drawing import Drawing
 from bridge.core.engine import Engine, EngineConfig
-from bridge.live_session import LiveSession, Sink
+from bridge.core.events import PenDown, PenMove, PenUp
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,13 @@ def build_engine(
     if matcher is None:
         matcher = Matcher(bank, seed=seed, top_k=top_k)
     engine = Engine(classify=classifier.classify, match=matcher, config=engine_config)
-    engine.drawing = Drawing(meta=session_meta(classifier, bank))
+    engine.drawing = replace(engine.drawing, meta=session_meta(classifier, bank))
     return engine
+
+
+def engine_config(config: Config) -> EngineConfig:
+    """The engine's settings from the session config: play mode and voice limit."""
+    return EngineConfig(mode=config.mode, max_voices=config.voices)
 
 
 def load_bank(config: Config) -> SoundBank:
@@ -122,9 +127,9 @@ def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:
     from bridge.adapters.osc_out import encode_bundle
 
     engine = build_engine(classifier, bank, matcher=matcher)
-    bundles = [engine.pen_down(x=100.0, y=200.0, t_ms=0.0, color="#000000", width_px=5.0, tool="pen"),
-               engine.pen_move(x=300.0, y=200.0, t_ms=100.0), engine.pen_up(t_ms=100.0)]
-    for bundle in bundles:
+    events = [PenDown(t_ms=0.0, x=100.0, y=200.0, color="#000000", width_px=5.0),
+              PenMove(t_ms=100.0, x=300.0, y=200.0), PenUp(t_ms=100.0)]
+    for bundle in map(engine.handle, events):
         if bundle is not None:
             encode_bundle(bundle)
 
@@ -151,14 +156,14 @@ def build_session(
     if bank is None:
         bank = load_bank(config)
     matcher = Matcher(bank)
-    engine = build_engine(classifier, bank, matcher=matcher)
+    engine = build_engine(classifier, bank, matcher=matcher, engine_config=engine_config(config))
     sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
     sinks: list[Sink] = [sender]
     audio = None
     if config.audio == "local":
         from bridge.adapters.audio_pygame import LocalAudio
 
-        audio = LocalAudio()
+        audio = LocalAudio(voices=config.voices)
         audio.open()  # no device: one warning line now, then a no-op
         sinks.append(audio)
     sinks.extend(extra_sinks)

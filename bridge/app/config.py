@@ -10,6 +10,11 @@ Config file (default `~/.config/pict2audio/config.toml`, or `--config FILE`):
 
     [audio]
     output = "local"                 # "local" (pygame.mixer) or "none"
+    voices = 16                      # voices sounding at once (1..64); a new one beyond cuts the oldest
+
+    [engine]
+    label_by = "stroke"              # "stroke": each stroke its own voice; "canvas": the whole picture
+    onset = "down"                   # "down": sound when the pen touches; "up": when it lifts
 
     [bank]
     folder = "/path/to/samples"      # absent = the built-in default bank
@@ -29,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import ConfigError
+from bridge.core.drawing import LABEL_MODES, ONSETS, PlayMode
+from bridge.errors import ConfigError, DrawingError
 
 DEFAULT_OSC_TARGET = ("127.0.0.1", 9000)
 
@@ -46,6 +52,8 @@ class Config:
     control_host: str = "127.0.0.1"
     control_port: int | None = None
     audio: str = "local"
+    voices: int = 16
+    mode: PlayMode = field(default_factory=PlayMode)
     bank_folder: Path | None = None
     midi_in: str | None = None
     midi_backend: str = "mido.backends.rtmidi"
@@ -75,6 +83,11 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--osc-latency-ms", type=float, help="OSC bundle timetag look-ahead in ms (default 0: now)")
     parser.add_argument("--audio", choices=("local", "none"), help="play samples locally with pygame (default local)")
+    parser.add_argument("--voices", type=int, metavar="N",
+                        help="voices sounding at once, 1..64 (default 16; a new one beyond cuts the oldest)")
+    parser.add_argument("--label-by", choices=LABEL_MODES,
+                        help="stroke: every stroke is its own voice (default); canvas: the whole picture")
+    parser.add_argument("--onset", choices=ONSETS, help="down: sound when the pen touches (default); up: at pen up")
     parser.add_argument("--bank", type=Path, metavar="FOLDER", help="sound bank folder (default: built-in bank)")
     parser.add_argument("--control-port", type=int, metavar="PORT", help="listen for OSC control here (default: off)")
     parser.add_argument("--control-host", metavar="HOST", help="OSC control bind address (default 127.0.0.1)")
@@ -95,11 +108,13 @@ def load_config(args: argparse.Namespace) -> Config:
         changes["osc_targets"] = tuple(parse_host_port(t) for t in args.osc)
     for flag, name in (("osc_latency_ms", "osc_latency_ms"), ("audio", "audio"), ("bank", "bank_folder"),
                        ("control_port", "control_port"), ("control_host", "control_host"),
-                       ("midi_in", "midi_in"), ("midi_backend", "midi_backend")):
+                       ("midi_in", "midi_in"), ("midi_backend", "midi_backend"), ("voices", "voices")):
         value = getattr(args, flag, None)
         if value is not None:
             changes[name] = value
-    return replace(config, **changes)
+    mode_flags = {key: getattr(args, key, None) for key in ("label_by", "onset")}
+    changes["mode"] = replace(config.mode, **{k: v for k, v in mode_flags.items() if v is not None})
+    return _checked(replace(config, **changes), "--voices")
 
 
 def _from_toml(path: Path, *, required: bool) -> Config:
@@ -111,7 +126,7 @@ def _from_toml(path: Path, *, required: bool) -> Config:
         return Config()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
-    osc, audio, bank, midi = (_table(doc, key, path) for key in ("osc", "audio", "bank", "midi"))
+    osc, audio, bank, midi, engine = (_table(doc, key, path) for key in ("osc", "audio", "bank", "midi", "engine"))
     try:
         targets = tuple(parse_host_port(str(t)) for t in osc.get("targets", ["127.0.0.1:9000"]))
         control_port = osc.get("control_port")
@@ -121,16 +136,32 @@ def _from_toml(path: Path, *, required: bool) -> Config:
             control_host=str(osc.get("control_host", "127.0.0.1")),
             control_port=None if control_port is None else int(control_port),
             audio=str(audio.get("output", "local")),
+            voices=_whole(audio.get("voices", 16), "[audio] voices"),
+            mode=PlayMode(**{k: engine[k] for k in ("label_by", "onset") if k in engine}),
             bank_folder=Path(bank["folder"]).expanduser() if "folder" in bank else None,
             midi_in=midi.get("input"),
             midi_backend=str(midi.get("backend", "mido.backends.rtmidi")),
             midi_mapping=dict(midi.get("mapping", {})),
             config_path=path,
         )
+    except DrawingError as exc:  # a play mode the engine does not know
+        raise ConfigError(f"config file {path}: [engine] {exc.where.removeprefix('mode.')}: {exc.problem}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
     if config.audio not in ("local", "none"):
         raise ConfigError(f"config file {path}: [audio] output must be 'local' or 'none', got {config.audio!r}")
+    return _checked(config, f"config file {path}: [audio] voices")
+
+
+def _whole(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{where} must be a whole number, got {value!r}")
+    return value
+
+
+def _checked(config: Config, voices_where: str) -> Config:
+    if not 1 <= config.voices <= 64:
+        raise ConfigError(f"{voices_where}: expected 1..64 voices, got {config.voices}")
     return config
 
 
