@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from bridge import __version__
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, ConfigError
 
 # Subcommand modules under bridge.commands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -22,6 +23,11 @@ COMMANDS: tuple[str, ...] = (
     "index",
     "train_sound",
 )
+# Set before any command imports these libraries (a value the user set wins): pygame's import banner
+# ("pygame 2.6.1 (SDL ...) Hello from the pygame community") and TensorFlow's C++ INFO/WARNING lines
+# (train-image, bench). LiteRT's "Created TensorFlow Lite XNNPACK delegate" line obeys no variable in
+# ai-edge-litert 2.3.0; the model runner silences it while the interpreter is made.
+QUIET_LIBRARIES = {"PYGAME_HIDE_SUPPORT_PROMPT": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 DEFAULT_COMMAND: str | None = "play"  # the subcommand run when none is given: the live canvas
 
 
@@ -48,7 +54,13 @@ def _wants_default_command(argv: list[str]) -> bool:
     return not any(arg.replace("-", "_") in COMMANDS for arg in argv)  # "midi-ports" is module midi_ports
 
 
+def _quiet_libraries() -> None:
+    for name, value in QUIET_LIBRARIES.items():
+        os.environ.setdefault(name, value)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if DEFAULT_COMMAND and _wants_default_command(argv):
@@ -62,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ConfigError as exc:  # a bad flag or config entry: one line and argparse's usage-error code
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except BridgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

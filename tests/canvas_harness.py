@@ -33,17 +33,25 @@ def tiny_bank() -> SoundBank:
     return SoundBank(samples, version="test-tiny-bank")
 
 
-def make_parts(osc_port: int, *, classifier: InkClassifier | None = None, extra_sinks=()) -> SessionParts:
-    """A real session like build_session makes, with the stand-in classifier and a 12-sample bank."""
+def make_parts(osc_port: int, *, classifier: InkClassifier | None = None, extra_sinks=(), bank: SoundBank | None = None,
+               audio=None, control_port: int | None = None) -> SessionParts:
+    """A real session like build_session makes, with the stand-in classifier and a 12-sample bank.
+
+    audio: a LocalAudio to play through (sinks: OSC, audio, extras, as build_session orders them);
+    control_port: also listen for OSC control there (0 = any free port: see parts.control.port)."""
+    from bridge.adapters.osc_control import OscControlServer
     from bridge.adapters.osc_out import OscSender
 
     classifier = classifier or InkClassifier()
-    bank = tiny_bank()
+    bank = bank or tiny_bank()
     engine = build_engine(classifier, bank)
     sender = OscSender([("127.0.0.1", osc_port)])
-    session = LiveSession(engine, [sender, *extra_sinks])
-    config = Config(osc_targets=(("127.0.0.1", osc_port),), audio="none")
-    return SessionParts(config, classifier, bank, engine._match, engine, session, sender).start()
+    session = LiveSession(engine, [sender, *([audio] if audio is not None else []), *extra_sinks])
+    config = Config(osc_targets=(("127.0.0.1", osc_port),), audio="none" if audio is None else "local",
+                    control_port=control_port)
+    control = None if control_port is None else OscControlServer(session, port=control_port)
+    return SessionParts(config, classifier, bank, engine._match, engine, session, sender, audio=audio,
+                        control=control).start()
 
 
 class OscReceiver:
@@ -125,3 +133,61 @@ def watch_saves(monkeypatch) -> queue.Queue[Path]:
 
     monkeypatch.setattr(canvas_app, "save_drawing", save_and_tell)
     return finished
+
+
+END = "/pict2audio/stroke/end"
+HUD_REFRESH_S = 0.25  # the canvas refreshes the HUD's figures (latency, bundles sent, voices) 4 times a second
+
+
+class Rig:
+    """The canvas on a real session (built on this thread, so it is live after the first frame), with a
+    loopback OSC receiver; every bundle is kept in `bundles`. make_parts options pass through (`audio`,
+    `bank`, `control_port`); `options` adds CanvasOptions fields."""
+
+    def __init__(self, tmp_path: Path, *, sinks=(), options: dict | None = None, **parts_options) -> None:
+        from bridge.ui.canvas_app import CanvasApp, CanvasOptions
+        from bridge.ui.latency import LatencyProbe
+        from bridge.ui.notices import SessionNotices
+        from bridge.ui.session_link import SessionLink
+
+        self.rx = OscReceiver()
+        self.classifier = InkClassifier()
+        self.bundles: list = []
+        self.probe = LatencyProbe()
+        self.notices = SessionNotices()
+        extra = (self.probe, self.notices, self.bundles.append, *sinks)
+        self.link = SessionLink(lambda: make_parts(self.rx.port, classifier=self.classifier, extra_sinks=extra,
+                                                   **parts_options), background=False)
+        chosen = {"osc_targets": (("127.0.0.1", self.rx.port),), "save_folder": tmp_path, **(options or {})}
+        self.app = CanvasApp(self.link, CanvasOptions(**chosen), probe=self.probe, notices=self.notices)
+        self.link.start()
+        self.app.open()
+        self.app.pump(frames=1)
+
+    def window_pos(self, x: float, y: float) -> tuple[int, int]:
+        return self.app._layout().from_canvas(x, y)
+
+    def draw(self, points: list[tuple[float, float]], *, button: int = 1, pump_each: bool = False) -> None:
+        """A stroke through canvas points, posted as window mouse events."""
+        ends = len(self.rx.messages(END))
+        post_mouse(pygame.MOUSEBUTTONDOWN, self.window_pos(*points[0]), button=button)
+        for p in points[1:]:
+            post_mouse(pygame.MOUSEMOTION, self.window_pos(*p))
+            if pump_each:
+                self.app.pump(frames=1)
+        post_mouse(pygame.MOUSEBUTTONUP, self.window_pos(*points[-1]), button=button)
+        self.settle(lambda: len(self.rx.messages(END)) > ends)
+
+    def settle(self, until=lambda: True) -> None:
+        self.app.pump(frames=2)
+        assert self.link.idle(5.0)
+        assert self.rx.wait_until(until), f"OSC received only {self.rx.addresses()}"
+        self.app.pump(frames=1)
+
+    def close(self) -> None:
+        self.app.close()
+        self.rx.close()
+
+
+def line(y: float, *, x0: float = 40, x1: float = 360, n: int = 25) -> list[tuple[float, float]]:
+    return [(x0 + (x1 - x0) * i / (n - 1), y) for i in range(n)]

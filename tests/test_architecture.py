@@ -7,7 +7,8 @@ import sys
 
 from conftest import REPO
 
-HEAVY = ("tensorflow", "pygame", "librosa", "pythonosc", "mido", "rtmidi", "PIL", "soundfile", "ai_edge_litert")
+HEAVY = ("tensorflow", "pygame", "librosa", "pythonosc", "mido", "rtmidi", "PIL", "soundfile", "ai_edge_litert",
+         "zeroconf")
 
 
 def imported_after(code: str) -> set[str]:

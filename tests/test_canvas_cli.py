@@ -34,9 +34,9 @@ def test_canvas_options_come_from_the_config_file_and_bad_ones_are_explained(tmp
     assert done.returncode == 0 and FIRST_FRAME_MARKER in done.stdout, done.stderr
     config.write_text('[canvas]\npen_width = 99\n')
     done = run_bridge("play", "--config", str(config), "--exit-after-first-frame")
-    assert done.returncode == 1 and "pen width must be 1..30" in done.stderr
+    assert done.returncode == 2 and "pen width must be 1..30" in done.stderr  # a config error: the usage code
     done = run_bridge("play", "--window", "huge", "--exit-after-first-frame")
-    assert done.returncode == 1 and "WIDTHxHEIGHT" in done.stderr
+    assert done.returncode == 2 and "WIDTHxHEIGHT" in done.stderr
 
 
 @pytest.mark.slow

@@ -3,13 +3,15 @@ check what the canvas drew, what the engine recorded and what a loopback OSC soc
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pygame
 import pytest
 from canvas_harness import (
+    END,
+    HUD_REFRESH_S,
     InkClassifier,
     OscReceiver,
+    Rig,
+    line,
     make_parts,
     post_key,
     post_mouse,
@@ -23,52 +25,10 @@ from bridge.core.drawing import drawing_from_json
 from bridge.core.labels import PALETTE_RGB, band_for_y
 from bridge.core.replay import session_events
 from bridge.ui.canvas_app import CanvasApp, CanvasOptions
-from bridge.ui.latency import LatencyProbe
 from bridge.ui.session_link import SessionLink
 
-BEGIN, END = "/pict2audio/stroke/begin", "/pict2audio/stroke/end"
+BEGIN = "/pict2audio/stroke/begin"
 LABELS, PLAY = "/pict2audio/labels", "/pict2audio/play"
-HUD_REFRESH_S = 0.25  # the canvas refreshes the HUD's figures (latency, bundles sent) 4 times a second
-
-
-class Rig:
-    def __init__(self, tmp_path: Path, *, sinks=()) -> None:
-        self.rx = OscReceiver()
-        self.classifier = InkClassifier()
-        self.bundles: list = []
-        self.probe = LatencyProbe()
-        extra = (self.probe, self.bundles.append, *sinks)
-        self.link = SessionLink(lambda: make_parts(self.rx.port, classifier=self.classifier, extra_sinks=extra),
-                                background=False)
-        options = CanvasOptions(osc_targets=(("127.0.0.1", self.rx.port),), save_folder=tmp_path)
-        self.app = CanvasApp(self.link, options, probe=self.probe)
-        self.link.start()
-        self.app.open()
-        self.app.pump(frames=1)
-
-    def window_pos(self, x: float, y: float) -> tuple[int, int]:
-        return self.app._layout().from_canvas(x, y)
-
-    def draw(self, points: list[tuple[float, float]], *, button: int = 1, pump_each: bool = False) -> None:
-        """A stroke through canvas points, posted as window mouse events."""
-        ends = len(self.rx.messages(END))
-        post_mouse(pygame.MOUSEBUTTONDOWN, self.window_pos(*points[0]), button=button)
-        for p in points[1:]:
-            post_mouse(pygame.MOUSEMOTION, self.window_pos(*p))
-            if pump_each:
-                self.app.pump(frames=1)
-        post_mouse(pygame.MOUSEBUTTONUP, self.window_pos(*points[-1]), button=button)
-        self.settle(lambda: len(self.rx.messages(END)) > ends)
-
-    def settle(self, until=lambda: True) -> None:
-        self.app.pump(frames=2)
-        assert self.link.idle(5.0)
-        assert self.rx.wait_until(until), f"OSC received only {self.rx.addresses()}"
-        self.app.pump(frames=1)
-
-    def close(self) -> None:
-        self.app.close()
-        self.rx.close()
 
 
 @pytest.fixture
@@ -76,10 +36,6 @@ def rig(tmp_path):
     rig = Rig(tmp_path)
     yield rig
     rig.close()
-
-
-def line(y: float, *, x0: float = 40, x1: float = 360, n: int = 25) -> list[tuple[float, float]]:
-    return [(x0 + (x1 - x0) * i / (n - 1), y) for i in range(n)]
 
 
 def test_a_stroke_is_drawn_and_sent_over_osc(rig):

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from conftest import REPO
 from PIL import Image
+from replay_helpers import EXAMPLES
 
-from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.drawing import Drawing, Point, Stroke, drawing_from_dict
 from bridge.core.labels import TIMBRES, VOLUMES, band_center_y
 from bridge.core.raster import rasterise
 
@@ -92,3 +98,151 @@ def test_strokes_gives_one_line_per_pen_stroke_of_a_drawing_and_an_image_stays_w
     assert [(r.get("stroke"), r["pitch"], r["volume"], r["timbre"]) for r in rows[:2]] == [
         (0, 78, "high", "string"), (2, 70, "low", "flute")]  # the eraser is no voice
     assert "stroke" not in rows[2] and rows[2]["file"] == str(png)
+
+
+# -- a batch of hostile files: one stderr line each, the good files still classified -------------------
+
+
+def note_doc() -> dict:
+    """The drawing of make_files (a thick reed note in band 76) as a JSON document."""
+    xs = np.linspace(20, 380, 40)
+    y = band_center_y(76)
+    stroke = Stroke(tuple(Point(x, y + 3 * np.sin(x / 25), 10 * i) for i, x in enumerate(xs)), "#228B22", 24.0)
+    return json.loads(Drawing((stroke,)).to_json())
+
+
+Edit = Callable[[dict], None]
+
+
+def edited(edit: Edit) -> str:
+    doc = note_doc()
+    edit(doc)
+    return json.dumps(doc)
+
+
+def set_point(stroke: int, point: int, value: list) -> Edit:
+    return lambda doc: doc["strokes"][stroke]["points"].__setitem__(point, value)
+
+
+def on_canvas(side: int, pen: float) -> Edit:
+    """The note redrawn on a side x side canvas (so only the pen width can be wrong)."""
+    def edit(doc: dict) -> None:
+        doc["canvas"] = {"width": side, "height": side}
+        stroke = doc["strokes"][0]
+        stroke["points"] = [[x * side / 400, y * side / 400, t] for x, y, t in stroke["points"]]
+        stroke["width"] = pen
+    return edit
+
+
+def scaled(doc: dict, factor: int) -> dict:
+    """The same drawing on a canvas `factor` times as large: exactly the same strokes once scaled back."""
+    doc = json.loads(json.dumps(doc))
+    doc["canvas"] = {"width": 400 * factor, "height": 400 * factor}
+    for stroke in doc["strokes"]:
+        stroke["width"] *= factor
+        stroke["points"] = [[x * factor, y * factor, t] for x, y, t in stroke["points"]]
+    return doc
+
+
+BAD_DRAWINGS = {  # file name -> (text, the field its one error line must name)
+    "deep.json": ("[" * 100_000 + "]" * 100_000, "(file)"),
+    "deep-meta.json": (edited(lambda d: d.update(meta="@")).replace('"@"', "[" * 100_000 + "]" * 100_000), "(file)"),
+    "version-true.json": (edited(lambda d: d.update(version=True)), "version"),
+    "int-1e400.json": (edited(set_point(0, 3, [10**400, 100, 30])), "strokes[0].points[3]"),
+    "x-1e308.json": (edited(set_point(0, 12, [1e308, 100, 120])), "strokes[0].points[12]"),
+    "nan.json": (edited(set_point(0, 5, [float("nan"), 100, 50])), "strokes[0].points[5]"),
+    "infinity.json": (edited(set_point(0, 5, [100, float("-inf"), 50])), "strokes[0].points[5]"),
+    "canvas-40-pen-8.json": (edited(on_canvas(40, 8)), "strokes[0].width"),
+    "canvas-4000-pen-700.json": (edited(on_canvas(4000, 700)), "strokes[0].width"),
+    "t-1e9.json": (edited(set_point(0, 39, [380, 100, 1e9])), "strokes[0].points[39]"),
+    "t-1e15.json": (edited(set_point(0, 39, [380, 100, 1e15])), "strokes[0].points[39]"),
+    "million-points.json": (edited(lambda d: d["strokes"][0].update(points=[[1, 2, 0]] * 1_000_000)),
+                            "strokes[0].points"),
+}
+
+
+def huge_png(path: Path) -> Path:
+    """A real PNG whose header claims 100000 x 100000 px."""
+    Image.new("RGB", (4, 4), "white").save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", 100_000, 100_000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_batch_of_hostile_files_gives_one_line_each_and_classifies_the_rest(tmp_path):
+    png, _, good = make_files(tmp_path)
+    bad = {}
+    for name, (text, where) in BAD_DRAWINGS.items():
+        (tmp_path / name).write_text(text)
+        bad[str(tmp_path / name)] = where
+    bad[str(huge_png(tmp_path / "huge.png"))] = "image too large"
+    sideways = tmp_path / "phone photo.jpg"  # stored rotated; its EXIF orientation (6) turns it upright
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright = Image.fromarray(rasterise(drawing_from_dict(note_doc())))
+    upright.transpose(Image.Transpose.ROTATE_90).save(sideways, exif=exif, quality=95)
+    big_canvas = tmp_path / "note on 800 px.json"
+    big_canvas.write_text(json.dumps(scaled(note_doc(), 2)))
+    goods = [str(png), str(good), str(sideways), str(big_canvas)]
+
+    result = run_cli(goods[0], *bad, *goods[1:], "--json")
+
+    assert result.returncode == 1
+    errors = result.stderr.splitlines()
+    assert len(errors) == len(bad), result.stderr[-3000:]
+    for line, (path, where) in zip(errors, bad.items(), strict=True):  # in order, one line each
+        assert line.startswith(f"error: {path}: ") and where in line, line[:300]
+        assert "Traceback" not in line and len(line) < 300
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in rows] == goods
+    for row in rows:
+        assert (row["pitch"], row["volume"], row["timbre"]) == (76, "high", "reed"), row["file"]
+
+
+# -- a drawing on another canvas size: classify and replay scale it alike ------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_parts():
+    """The real classifier and default bank, without threads or sockets."""
+    from bridge.app.config import Config
+    from bridge.app.session import build_session
+
+    parts = build_session(Config(audio="none", osc_targets=()), start=False)
+    yield parts
+    parts.close()
+
+
+def replay_labels(path: Path, parts: Any) -> tuple[list[tuple], dict[int, tuple]]:
+    """Every OSC message of a --fast replay of `path`, and each voice's last labels (pitch, volume, timbre)."""
+    from bridge.app.replayer import replay_drawing
+    from bridge.app.session import build_engine
+    from bridge.commands.replay import read_drawing
+
+    result = replay_drawing(read_drawing(path), build_engine(parts.classifier, parts.bank), speed=None)
+    messages = [(m.address, m.args) for _, bundle in result.bundles for m in bundle.messages]
+    last = {args[6]: args[:3] for address, args in messages if address == "/pict2audio/labels"}
+    return messages, last
+
+
+@pytest.mark.parametrize("factor", [2, 5])
+def test_a_drawing_on_a_bigger_canvas_gets_the_same_labels_in_classify_and_replay(tmp_path, real_parts, factor):
+    melody = json.loads((EXAMPLES / "melody.json").read_text())
+    original, bigger = tmp_path / "melody.json", tmp_path / f"melody x{factor}.json"
+    original.write_text(json.dumps(melody))
+    bigger.write_text(json.dumps(scaled(melody, factor)))
+
+    result = run_cli(str(original), str(bigger), "--strokes", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    by_file = {path: [(r["stroke"], r["pitch"], r["volume"], r["timbre"]) for r in rows if r["file"] == path]
+               for path in (str(original), str(bigger))}
+    assert by_file[str(original)] == by_file[str(bigger)] and len(by_file[str(original)]) == 8
+
+    messages, _ = replay_labels(original, real_parts)
+    bigger_messages, voices = replay_labels(bigger, real_parts)
+    assert bigger_messages == messages  # the same OSC stream, message for message
+    classified = [labels for _, *labels in by_file[str(bigger)]]
+    assert [list(voices[voice]) for voice in sorted(voices)] == classified  # each voice as classify --strokes

@@ -7,8 +7,24 @@ import json
 
 import pytest
 
-from bridge.core.drawing import Drawing, PlayMode, Point, Stroke, drawing_from_dict, drawing_from_json
+from bridge.core.drawing import (
+    MAX_CONTROLS,
+    MAX_DRAWING_BYTES,
+    MAX_DURATION_MS,
+    MAX_META_DEPTH,
+    MAX_POINTS,
+    MAX_POINTS_PER_STROKE,
+    MAX_STROKES,
+    Drawing,
+    PlayMode,
+    Point,
+    Stroke,
+    canvas_scale,
+    drawing_from_dict,
+    drawing_from_json,
+)
 from bridge.core.events import ReleaseOverrides, SetOverride, Trigger
+from bridge.core.raster import rasterise, scaled_to_canvas
 from bridge.errors import DrawingError
 
 
@@ -101,6 +117,31 @@ BAD_DOCUMENTS = [
     ("override head", mutate("controls[0].head", "tempo"), "controls[0].override", "pitch, volume, timbre"),
     ("override value", mutate("controls[0].value", 99), "controls[0].override", "69..80"),
     ("top level", [1, 2], "(top level)", "JSON object"),
+    # Values Python accepts but a drawing must not (True == 1, NaN, ints beyond a float, absurd finite numbers).
+    ("version true", mutate("version", True), "version", "got true"),
+    ("point NaN", mutate("strokes[0].points[1]", [1, float("nan"), 20]), "strokes[0].points[1]",
+     "y = NaN is not a finite number"),
+    ("point Infinity", mutate("strokes[0].points[1]", [float("inf"), 1, 20]), "strokes[0].points[1]",
+     "x = Infinity is not a finite number"),
+    ("point int beyond a float", mutate("strokes[0].points[1]", [10**400, 1, 20]), "strokes[0].points[1]",
+     "x = 1000"),
+    ("point 1e308", mutate("strokes[0].points[1]", [1e308, 1, 20]), "strokes[0].points[1]",
+     "x = 1e+308 is outside the canvas (expected -400..800"),
+    ("point below the margin", mutate("strokes[0].points[1]", [1, -400.5, 20]), "strokes[0].points[1]",
+     "y = -400.5 is outside the canvas"),
+    ("point time 1e9", mutate("strokes[2].points[0]", [1, 2, 1e9]), "strokes[2].points[0]", "more than a day"),
+    ("point time 1e15", mutate("strokes[2].points[0]", [1, 2, 1e15]), "strokes[2].points[0]", "more than a day"),
+    ("width int beyond a float", mutate("strokes[0].width", 10**400), "strokes[0].width", "pen width"),
+    ("control time 1e15", mutate("controls[1].t_ms", 1e15), "controls[1].t_ms", "<= 86400000"),
+    ("control time beyond a float", mutate("controls[1].t_ms", -(10**400)), "controls[1].t_ms", "time in ms"),
+    ("override value a list", mutate("controls[0].value", [72]), "controls[0].override", "an int, a string"),
+    ("mode a list", mutate("mode.onset", ["up"]), "mode.onset", "down, up"),
+    ("canvas too small", mutate("canvas.width", 39), "canvas.width", "40..4000"),
+    ("canvas too big", mutate("canvas.height", 4001), "canvas.height", "40..4000"),
+    ("meta NaN", mutate("meta.labels", {"p": [1, float("-inf")]}), "meta.labels.p[1]", "not a JSON number"),
+    ("unknown key NaN", mutate("app", float("nan")), "app", "not a JSON number"),
+    ("meta too deep", mutate("meta.deep", json.loads("[" * 40 + "]" * 40)), "meta.deep" + "[0]" * 31,
+     f"more than {MAX_META_DEPTH} levels"),
 ]
 
 
@@ -135,3 +176,131 @@ def test_validation_does_not_change_a_valid_document():
     before = copy.deepcopy(doc)
     drawing_from_dict(doc)
     assert doc == before
+
+
+def test_errors_stay_one_short_line_whatever_the_value():
+    for doc in (mutate("strokes[0].tool", "x\n" * 10_000), mutate("strokes[0].width", 10**4000),
+                mutate("mode.label_by", {"a\nb": list(range(10_000))}), mutate("meta.bad\nkey", float("nan"))):
+        with pytest.raises(DrawingError) as info:
+            drawing_from_json(json.dumps(doc))
+        assert "\n" not in str(info.value) and len(str(info.value)) < 300, str(info.value)[:400]
+
+
+def test_deep_nesting_is_a_drawing_error_not_a_recursion_error():
+    for text in ("[" * 100_000 + "]" * 100_000, '{"version": 1, "meta": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"):
+        with pytest.raises(DrawingError) as info:
+            drawing_from_json(text)
+        assert info.value.where == "(file)" and "nested too deeply" in info.value.problem
+
+
+def test_a_number_too_long_to_read_is_a_drawing_error():
+    text = json.dumps(valid_doc()).replace('"width": 12.5', '"width": ' + "9" * 5000)
+    with pytest.raises(DrawingError) as info:
+        drawing_from_json(text)
+    assert info.value.where == "(file)" and "number too long" in info.value.problem
+
+
+def test_a_file_larger_than_a_drawing_may_be_is_refused_before_parsing():
+    text = json.dumps(valid_doc())
+    padded = text[:-1] + ', "pad": "' + "x" * MAX_DRAWING_BYTES + '"}'
+    with pytest.raises(DrawingError) as info:
+        drawing_from_json(padded.encode())
+    assert info.value.where == "(file)" and f"at most {MAX_DRAWING_BYTES}" in info.value.problem
+
+
+def many_points(count: int, t0: float = 0.0) -> list[list[float]]:
+    return [[100 + i % 50, 200, t0 + i] for i in range(count)]
+
+
+def test_count_limits_name_their_field():
+    longest = mutate("strokes[0].points", many_points(MAX_POINTS_PER_STROKE))
+    assert len(drawing_from_dict(longest).strokes[0].points) == MAX_POINTS_PER_STROKE
+    cases = [
+        (mutate("strokes[0].points", many_points(MAX_POINTS_PER_STROKE + 1)), "strokes[0].points",
+         f"a stroke has at most {MAX_POINTS_PER_STROKE}"),
+        (mutate("strokes", [{"width": 3, "points": [[1, 2, 0]]}] * (MAX_STROKES + 1)), "strokes",
+         f"at most {MAX_STROKES}"),
+        (mutate("strokes", [{"width": 3, "points": many_points(MAX_POINTS_PER_STROKE)}] * 6), "strokes[5].points",
+         f"more than {MAX_POINTS} points"),
+        (mutate("controls", [{"t_ms": 1, "kind": "trigger"}] * (MAX_CONTROLS + 1)), "controls",
+         f"at most {MAX_CONTROLS}"),
+    ]
+    for doc, where, problem in cases:
+        with pytest.raises(DrawingError) as info:
+            drawing_from_dict(doc)
+        assert (info.value.where, problem in info.value.problem) == (where, True), str(info.value)
+
+
+def test_a_million_points_is_one_error():
+    doc = mutate("strokes[0].points", [[1, 2, 0]] * 1_000_000)
+    with pytest.raises(DrawingError) as info:
+        drawing_from_json(json.dumps(doc, separators=(",", ":")))
+    assert info.value.where == "strokes[0].points" and "1000000 points" in info.value.problem
+
+
+def test_times_up_to_a_day_are_kept():
+    doc = mutate("strokes[2].points[0]", [1, 2, MAX_DURATION_MS])
+    assert drawing_from_dict(doc).duration_ms() == MAX_DURATION_MS
+
+
+def on_canvas(width: int, height: int, pen: float) -> dict:
+    doc = mutate("canvas", {"width": width, "height": height})
+    doc["strokes"] = [{"width": pen, "points": [[width / 4, height / 2, 0], [3 * width / 4, height / 2, 100]]}]
+    return doc
+
+
+def test_pen_widths_are_checked_once_scaled_to_the_400_px_canvas():
+    for width, height, pen in [(40, 40, 6.5), (4000, 4000, 601), (40, 4000, 12)]:
+        with pytest.raises(DrawingError) as info:
+            drawing_from_dict(on_canvas(width, height, pen))
+        assert info.value.where == "strokes[0].width", str(info.value)
+        assert f"on this {width} x {height} canvas: 60 px once scaled" in info.value.problem
+    for width, height, pen in [(40, 40, 6), (4000, 4000, 100), (4000, 4000, 600), (800, 400, 40)]:
+        drawing = drawing_from_dict(on_canvas(width, height, pen))  # a wide pen on a big canvas is a thin one
+        scaled = scaled_to_canvas(drawing)
+        assert scaled.strokes[0].width_px == pytest.approx(pen * canvas_scale(width, height)[2])
+        assert 0 < scaled.strokes[0].width_px <= 60
+        assert drawing_from_json(drawing.to_json()) == drawing  # saved in its own canvas's px
+
+
+def test_a_drawing_on_another_canvas_rasterises_as_its_400_px_version():
+    doc = valid_doc()
+    doc["canvas"] = {"width": 800, "height": 800}
+    for stroke in doc["strokes"]:
+        stroke["width"] *= 2
+        stroke["points"] = [[2 * x, 2 * y, t] for x, y, t in stroke["points"]]
+    big = drawing_from_dict(doc)
+    assert scaled_to_canvas(big).strokes == sample_drawing().strokes
+    assert (rasterise(big) == rasterise(sample_drawing())).all()
+
+
+def test_a_stream_that_never_ends_is_refused_after_the_size_limit(tmp_path):
+    """replay reads a drawing through read_drawing_bytes: a pipe, a device or a huge file is never read whole."""
+    import contextlib
+    import os
+    import threading
+    import time
+
+    from bridge.commands.replay import read_drawing
+
+    fifo = tmp_path / "endless.json"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def writer() -> None:  # more than a drawing may have, then the pipe stays open until the test ends
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as pipe:
+            pipe.write(b"[" + b" " * MAX_DRAWING_BYTES + b"]")
+            pipe.flush()
+            done.wait(10.0)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(DrawingError) as info:
+            read_drawing(fifo)
+    finally:
+        done.set()
+        thread.join(5.0)
+    assert time.monotonic() - started < 5.0
+    assert info.value.where == "(file)" and f"({MAX_DRAWING_BYTES} bytes)" in info.value.problem

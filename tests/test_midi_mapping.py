@@ -182,9 +182,9 @@ def test_save_mapping_keeps_other_tables_and_config_loads_it(tmp_path: Path):
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
     parser = argparse.ArgumentParser()
     add_session_options(parser)
-    config = load_config(parser.parse_args(["--config", str(path), "--midi-backend", "x/UNIX_JACK"]))
+    config = load_config(parser.parse_args(["--config", str(path), "--midi-backend", "mido.backends.rtmidi/UNIX_JACK"]))
     assert MidiMapping.from_dict(config.midi_mapping) == mapping
-    assert config.midi_in == "nano" and config.midi_backend == "x/UNIX_JACK"
+    assert config.midi_in == "nano" and config.midi_backend == "mido.backends.rtmidi/UNIX_JACK"
 
 
 # -- MIDI learn -----------------------------------------------------------------------------------

@@ -1,25 +1,35 @@
-"""OSC control in over real loopback UDP: every control takes effect, anything else is logged and ignored."""
+"""OSC control in over real loopback UDP: every control takes effect, anything else is logged and ignored.
+
+Any datagram is contained: whatever it holds, the server thread lives on and the next control works."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 from stand_ins import InkClassifier
+from waiting import next_item
 
-from bridge.adapters.osc_control import ControlOutcome, OscControlServer
-from bridge.app.live_session import LiveSession
+from bridge.adapters.osc_control import MAX_BUNDLE_DEPTH, ControlOutcome, OscControlServer
+from bridge.app.live_session import MAX_WAITING, LiveSession
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.engine import Engine
 from bridge.core.events import PenDown, PenMove, PenUp
 from bridge.core.labels import NO_OVERRIDES, PITCHES, VOLUMES, Labels
+from bridge.core.log_limit import LogLimiter, printable, shown
 from bridge.core.matching import Matcher
 from bridge.core.protocol import CONTROL_ADDRESSES
 from bridge.errors import ConfigError
+
+LOGGER = "bridge.adapters.osc_control"
 
 
 class Recorder:
@@ -33,6 +43,16 @@ class Recorder:
         return [a for b in self.bundles for a in b.addresses()]
 
 
+class FakeClock:
+    """A clock the test moves by hand (read from the server thread too)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Rig(NamedTuple):
     engine: Engine
     session: LiveSession
@@ -42,18 +62,58 @@ class Rig(NamedTuple):
     recorder: Recorder
 
 
-@pytest.fixture
-def rig():
+def open_rig(*, sinks: tuple[Callable, ...] = (), clock: Callable[[], float] = time.monotonic) -> Rig:
+    """An engine on its session, a control server on a free loopback port, and a client for it."""
     bank = SoundBank(tuple(Sample(f"/bank/{p}-{v}.wav", Labels(p, v, "keyboard")) for p in PITCHES for v in VOLUMES))
     engine = Engine(classify=InkClassifier().classify, match=Matcher(bank))
     recorder = Recorder()
-    session = LiveSession(engine, [recorder]).start()
+    session = LiveSession(engine, [recorder, *sinks]).start()
     outcomes: queue.Queue[ControlOutcome] = queue.Queue()
-    server = OscControlServer(session, port=0, on_outcome=outcomes.put).start()
+    server = OscControlServer(session, port=0, on_outcome=outcomes.put, clock=clock).start()
     client = SimpleUDPClient("127.0.0.1", server.port)
-    yield Rig(engine, session, server, client, outcomes, recorder)
-    server.stop()
-    session.stop()
+    return Rig(engine, session, server, client, outcomes, recorder)
+
+
+def close_rig(rig: Rig) -> None:
+    rig.server.stop()
+    rig.session.stop()
+
+
+@pytest.fixture
+def rig():
+    opened = open_rig()
+    yield opened
+    close_rig(opened)
+
+
+def osc_string(raw: bytes) -> bytes:
+    """An OSC string: the bytes, a NUL, padded with NULs to a multiple of 4."""
+    return raw + b"\x00" * (4 - len(raw) % 4)
+
+
+def raw_message(address: bytes, tags: bytes = b"", payload: bytes = b"") -> bytes:
+    """An OSC message built byte by byte, so it can be anything (python-osc's builder refuses bad ones)."""
+    return osc_string(address) + (osc_string(b"," + tags) if tags or payload else b"") + payload
+
+
+def raw_bundle(*elements: bytes, sizes: tuple[int, ...] | None = None) -> bytes:
+    """An OSC bundle (time tag 'immediately'); `sizes` replaces the element sizes it declares."""
+    declared = sizes if sizes is not None else tuple(len(e) for e in elements)
+    body = b"".join(struct.pack(">i", size) + element for size, element in zip(declared, elements))
+    return b"#bundle\x00" + struct.pack(">Q", 1) + body
+
+
+def nested_bundle(depth: int, message: bytes) -> bytes:
+    """`message` inside `depth` bundles, each the only element of the next."""
+    for _ in range(depth):
+        message = raw_bundle(message)
+    return message
+
+
+def send_raw(rig: Rig, *datagrams: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        for datagram in datagrams:
+            raw.sendto(datagram, ("127.0.0.1", rig.server.port))
 
 
 def next_outcome(rig: Rig, what: str, timeout_s: float = 5.0) -> ControlOutcome:
@@ -170,3 +230,211 @@ def test_the_control_table_names_every_handled_address():
     assert sorted(spec.path for spec in CONTROL_ADDRESSES.values()) == sorted(
         f"/pict2audio/{name}" for name in ("clear", "override", "release", "trigger")
     )
+
+
+# -- any datagram is contained ------------------------------------------------------------------
+
+TRIGGER = raw_message(b"/pict2audio/trigger")
+
+
+def assert_still_listening(rig: Rig, pitch: int = 71) -> None:
+    """The server thread is alive and a valid control takes effect."""
+    assert rig.server.alive
+    send(rig, "/pict2audio/override", "pitch", pitch)
+    assert rig.engine.overrides.pitch == pitch
+
+
+def sync(rig: Rig, raw: socket.socket, name: str, timeout_s: float = 5.0) -> None:
+    """Send a probe after what `raw` sent (re-sent if the kernel dropped it) and wait for the server's
+    outcome of it: then the server has read every earlier datagram the kernel kept."""
+    address = f"/test/sync/{name}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        raw.sendto(raw_message(address.encode()), ("127.0.0.1", rig.server.port))
+        if next_item(rig.outcomes, lambda o: o.address == address, timeout_s=0.05) is not None:
+            return
+    pytest.fail(f"the server did not answer {address} within {timeout_s:g} s")
+
+
+@pytest.mark.parametrize(
+    "datagram",
+    [
+        osc_string(b"/\xff"),  # python-osc raised UnicodeDecodeError in verify_request: the thread died
+        nested_bundle(400, TRIGGER),  # python-osc's bundle parser recursed into RecursionError: the thread died
+        nested_bundle(MAX_BUNDLE_DEPTH + 1, TRIGGER),
+        raw_message(b"/pict2audio/override", b"ss", osc_string(b"pitch") + osc_string(b"\xff\xfe")),
+        raw_message(b"/pict2audio/trigger", b"x" * 400),  # unknown type tags (python-osc warned once per tag)
+        raw_message(b"/pict2audio/trigger", b"[" * 1000 + b"]" * 1000),  # arrays: no control takes them
+        raw_bundle(TRIGGER, sizes=(-4,)),
+        raw_bundle(TRIGGER, sizes=(1 << 30,)),
+        b"#bundle\x00\x00",
+        b"/pict2audio/trigger",  # no terminating NUL
+    ],
+    ids=["non-utf8-address", "bundle-400-deep", "bundle-9-deep", "non-utf8-string", "unknown-type-tags", "arrays",
+         "negative-element-size", "huge-element-size", "bundle-without-time-tag", "address-without-nul"],
+)
+def test_a_malformed_datagram_is_contained_and_the_next_control_works(rig, caplog, datagram):
+    caplog.set_level(logging.WARNING)
+    send_raw(rig, datagram)
+    outcome = next_outcome(rig, "a malformed datagram")
+    assert outcome.address is None and not outcome.accepted and "malformed" in outcome.reason, outcome
+    assert rig.server.malformed == 1 and rig.server.ignored == 1
+    assert_still_listening(rig)
+    assert [type(c).__name__ for c in rig.engine.drawing.controls] == ["SetOverride"]  # nothing else acted
+    other = [r.getMessage() for r in caplog.records if r.name != LOGGER and r.levelno >= logging.WARNING]
+    assert other == []  # no per-tag or per-element warnings from python-osc's own logger
+
+
+def test_a_valid_bundle_acts_in_order(rig):
+    override = raw_message(b"/pict2audio/override", b"si", osc_string(b"pitch") + struct.pack(">i", 74))
+    send_raw(rig, nested_bundle(2, raw_bundle(override, raw_bundle(TRIGGER))))
+    assert [next_outcome(rig, "a bundle").address for _ in range(2)] == ["/pict2audio/override", "/pict2audio/trigger"]
+    assert rig.session.wait_idle(5)
+    assert rig.recorder.bundles[-1].find("play").args[1] == 74
+
+
+@pytest.mark.parametrize("address", ["/pict2audio/*", "/pict2audio/{clear,trigger}", "/*/*", "/pict2audio/[ct]*",
+                                     "/pict2audio/?rigger", "/pict2audio/[!o]*"])
+def test_an_address_pattern_fires_no_control(rig, caplog, address):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    rig.client.send_message(address, [1])
+    outcome = next_outcome(rig, address)
+    assert (outcome.address, outcome.accepted) == (address, False) and "pattern" in outcome.reason, outcome
+    assert any("pattern" in r.getMessage() for r in caplog.records)
+    assert_still_listening(rig)  # its outcome is the next one: the pattern gave exactly one
+    assert [type(c).__name__ for c in rig.engine.drawing.controls] == ["SetOverride"]  # no clear, no trigger
+
+
+def test_control_characters_are_escaped_and_long_text_cut(rig, caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    send_raw(
+        rig,
+        raw_message(b"/\x1bc\x1b(0\x07"),  # terminal reset, line-drawing charset, bell: an unknown address
+        raw_message(b"/pict2audio/\x1b]0;owned\x07"),  # set the window title: a pattern ("]")
+        raw_message(b"/pict2audio/override", b"ss", osc_string(b"pitch\x1b[2J") + osc_string(b"x" * 5000)),
+        osc_string(b"/pict2audio/trigger") + osc_string(b"\x1b[2J"),  # type tags without ',': malformed
+    )
+    for _ in range(4):
+        next_outcome(rig, "a datagram with control characters")
+    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len(lines) == 4, lines
+    for line in lines:
+        assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in line), line
+        assert len(line) < 700, line
+    assert all("\\x1b" in line for line in lines), lines
+    assert "... (" in lines[2]  # the 5000-character argument, cut
+    assert_still_listening(rig)
+
+
+def test_a_flood_of_bad_datagrams_logs_a_few_lines_then_a_summary(caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    clock = FakeClock()
+    rig = open_rig(clock=clock)
+    try:
+        send_raw(rig, *[b"not osc %d" % i for i in range(20)])
+        for _ in range(20):
+            next_outcome(rig, "a flood of bad datagrams")
+        assert rig.server.malformed == 20
+        lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+        assert len(lines) == 3 and all("malformed" in line for line in lines), lines
+        clock.now += 10.0  # the period ends: its count is written (by the server's tick, or by the next datagram)
+        send_raw(rig, b"not osc again")
+        next_outcome(rig, "one more bad datagram")
+        lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+        assert lines[3:] == ["ignored 17 more malformed OSC datagrams in the last 10.0 s"], lines
+        assert_still_listening(rig)
+    finally:
+        close_rig(rig)
+    assert caplog.records[-1].getMessage() == "ignored 1 more malformed OSC datagrams in the last 0.0 s"  # stop()
+
+
+def test_a_flood_of_triggers_leaves_a_short_bounded_backlog():
+    entered, gate = threading.Event(), threading.Event()
+
+    def blocking_sink(bundle) -> None:  # holds the engine, as a slow output would, until the test lets go
+        entered.set()
+        gate.wait(10)
+
+    rig = open_rig(sinks=(blocking_sink,))
+    try:
+        rig.client.send_message("/pict2audio/trigger", [])
+        assert entered.wait(5)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            for _ in range(20_000):
+                raw.sendto(TRIGGER, ("127.0.0.1", rig.server.port))
+            sync(rig, raw, "after-the-flood")
+        assert rig.session.waiting <= MAX_WAITING  # the engine's queue stayed bounded
+        assert rig.session.dropped > 0 and rig.server.handled <= MAX_WAITING + 1
+        released = time.perf_counter()
+        gate.set()
+        assert rig.session.wait_idle(5)
+        assert time.perf_counter() - released < 1.0  # no long backlog (measured: a few ms)
+        assert_still_listening(rig)
+    finally:
+        gate.set()
+        close_rig(rig)
+
+
+# -- the log limit and terminal-safe text ---------------------------------------------------------
+
+class ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def limited():
+    """A LogLimiter (2 lines per 10 s) on a fake clock, and the lines it wrote."""
+    clock, handler = FakeClock(), ListHandler()
+    logger = logging.getLogger("test.log_limit")
+    logger.addHandler(handler)
+    logger.propagate = False
+    yield LogLimiter(logger, "held back %d in %.1f s", burst=2, period_s=10.0, clock=clock), clock, handler.lines
+    logger.removeHandler(handler)
+
+
+def test_the_limiter_writes_a_burst_then_one_summary_per_period(limited):
+    limiter, clock, lines = limited
+    assert [limiter.log("bad %d", i) for i in range(5)] == [True, True, False, False, False]
+    assert lines == ["bad 0", "bad 1"] and limiter.total == 5
+    clock.now += 4
+    assert limiter.due_in() == 6.0
+    limiter.tick()
+    assert len(lines) == 2  # the period has not ended
+    clock.now += 6
+    limiter.tick()
+    assert lines[2:] == ["held back 3 in 10.0 s"]
+    assert limiter.log("bad 5") is False  # the flood goes on: the next period writes only its summary
+    clock.now += 12
+    assert limiter.log("bad 6") is False
+    assert lines[3:] == ["held back 1 in 12.0 s"]
+    clock.now += 10
+    limiter.tick()
+    assert lines[4:] == ["held back 1 in 10.0 s"]
+    clock.now += 10
+    limiter.tick()  # a quiet period: nothing to write, and lines are written again
+    assert len(lines) == 5 and limiter.due_in() is None
+    assert limiter.log("bad 7") is True and lines[-1] == "bad 7"
+
+
+def test_the_limiter_flushes_what_it_holds(limited):
+    limiter, clock, lines = limited
+    for i in range(4):
+        limiter.log("bad %d", i)
+    clock.now += 1.5
+    limiter.flush()
+    assert lines == ["bad 0", "bad 1", "held back 2 in 1.5 s"]
+    limiter.flush()
+    assert len(lines) == 3
+
+
+def test_printable_escapes_control_characters_and_cuts_long_text():
+    assert printable("/a\x1b[2J\x07\n\u202e\x00b") == "/a\\x1b[2J\\x07\\n\\u202e\\x00b"
+    assert printable("héllo ♪") == "héllo ♪"
+    assert printable("x" * 500, 10) == "xxxxxxxxxx... (500 chars)"
+    assert shown("/pict2audio/\x1b") == "'/pict2audio/\\x1b'"
+    assert shown(b"\xff" * 100, 12) == "b'\\xff\\xff\\x... (403 chars)"

@@ -3,7 +3,14 @@ format, rate, depth and channel count, and bad files of each kind."""
 
 from __future__ import annotations
 
+import ctypes
+import io
+import os
 import struct
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +71,107 @@ def make_bad_files(folder: Path) -> dict[str, str]:
             "codec.wav": "unreadable"}
 
 
+# --- bad inputs as bytes (written under any name, UTF-8 or not) ---------------------------------------
+
+def wav_bytes(audio: np.ndarray, *, rate: int = 16_000, subtype: str = "PCM_16", fmt: str = "WAV") -> bytes:
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, rate, format=fmt, subtype=subtype)
+    return buffer.getvalue()
+
+
+def tone_bytes(midi_note: float = 72, *, seconds: float = 0.5) -> bytes:
+    return wav_bytes(tone(midi_note, seconds=seconds))
+
+
+def non_finite_wav_bytes(count: int = 1, *, value: float = float("nan"), seconds: float = 0.5) -> bytes:
+    """A 32-bit float WAV tone with `count` samples (spread over the file) set to value (NaN or +-Inf)."""
+    audio = tone(72, seconds=seconds)[:, 0]
+    audio[np.linspace(0, audio.size - 1, max(count, 1)).astype(int)] = value
+    return wav_bytes(audio, subtype="FLOAT")
+
+
+def zero_frames_wav_bytes() -> bytes:
+    """A complete WAV header with an empty data chunk."""
+    return wav_bytes(np.zeros(0, np.float32))
+
+
+def huge_claim_wav_bytes() -> bytes:
+    """A WAV whose data chunk claims 4 GB while the file holds 0.5 s."""
+    data = bytearray(tone_bytes())
+    at = data.find(b"data")
+    data[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFF0)
+    return bytes(data)
+
+
+def huge_claim_flac_bytes(claimed_frames: int = (1 << 36) - 1) -> bytes:
+    """A FLAC whose STREAMINFO claims claimed_frames (36 bits) while the file holds 0.5 s: a reader that
+    trusts the header allocates claimed_frames x 4 bytes (256 GiB for the default)."""
+    data = bytearray(wav_bytes(tone(72, seconds=0.5), fmt="FLAC"))
+    at = 8 + 10  # "fLaC", the metadata block header, then STREAMINFO bytes 10..17 end with the 36-bit total
+    packed = int.from_bytes(data[at : at + 8], "big")
+    packed = (packed & ~((1 << 36) - 1)) | (claimed_frames & ((1 << 36) - 1))
+    data[at : at + 8] = packed.to_bytes(8, "big")
+    return bytes(data)
+
+
+def write_bytes(path: str | bytes | os.PathLike, data: bytes) -> None:
+    """Write data at path (a bytes path can name a file that is not UTF-8), creating its folder."""
+    os.makedirs(os.path.dirname(os.fsencode(path)), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+# --- file permissions that hold for root too ----------------------------------------------------------
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+_CAPABILITY_VERSION_3 = 0x20080522
+_DAC_CAPABILITIES = (1 << 1) | (1 << 2)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+
+
+@contextmanager
+def file_permissions_enforced() -> Iterator[None]:
+    """Inside: a chmod 000 file is unreadable to this thread even when the tests run as root.
+
+    Root reads any file through CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH; capabilities belong to a
+    thread on Linux, so this thread drops both from its effective set and takes them back after (they
+    stay in the permitted set). Without root (or off Linux) there is nothing to drop.
+    """
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _CapHeader(_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    saved = data[0].effective
+    data[0].effective = saved & ~_DAC_CAPABILITIES
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed: cannot drop CAP_DAC_OVERRIDE for the test")
+    try:
+        yield
+    finally:
+        data[0].effective = saved
+        libc.capset(ctypes.byref(header), data)
+
+
+def traced_peak_bytes(action) -> tuple[object, int]:
+    """(action(), the peak of memory allocated through Python and numpy while it ran)."""
+    tracemalloc.start()
+    try:
+        return action(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize(("name", "kw"), [
     ("a.wav", {"rate": 16_000, "subtype": "PCM_16"}),
     ("b.wav", {"rate": 44_100, "subtype": "PCM_24", "channels": 2}),
@@ -116,3 +224,58 @@ def test_bad_files_of_each_kind_say_why(tmp_path):
             features_for_file(tmp_path / name)
         assert word in err.value.reason, (name, err.value.reason)
         assert str(tmp_path / name) in str(err.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_samples_are_refused_with_a_reason(tmp_path, value):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(non_finite_wav_bytes(3, value=value))
+    with pytest.raises(UnusableAudio, match=r"not finite \(3 NaN or infinite samples"):
+        features_for_file(path)
+    audio = tone(72)[:, 0]
+    audio[100] = value
+    with pytest.raises(UnusableAudio, match="not finite"):
+        prepare(audio, sample_rate_hz=16_000)
+
+
+def test_float_audio_far_beyond_full_scale_is_refused(tmp_path):
+    path = tmp_path / "broken.wav"
+    path.write_bytes(wav_bytes(tone(72)[:, 0] * np.float32(1e30), subtype="FLOAT"))
+    with pytest.raises(UnusableAudio, match=r"not audio \(peak \+594 dBFS"):
+        features_for_file(path)
+
+
+@pytest.mark.parametrize("claimed_frames", [(1 << 36) - 1, 1 << 30])
+def test_a_header_claiming_huge_sizes_costs_no_memory(tmp_path, claimed_frames):
+    path = tmp_path / "liar.flac"
+    path.write_bytes(huge_claim_flac_bytes(claimed_frames))
+
+    def read() -> str:
+        with pytest.raises(UnusableAudio) as err:
+            features_for_file(path)
+        return err.value.reason
+
+    reason, peak = traced_peak_bytes(read)
+    assert reason and peak < 32 * 2**20, (reason, peak)  # a reader trusting the header asks for >= 4 GiB
+
+
+def test_a_name_that_is_not_utf8_is_read(tmp_path):
+    path = os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav")
+    write_bytes(path, tone_bytes(74))
+    feats = features_for_file(os.fsdecode(path))
+    assert feats.midi_note == pytest.approx(74, abs=0.25)
+
+
+def test_a_file_the_os_refuses_is_marked_to_be_tried_again(tmp_path):
+    path = write_tone(tmp_path / "locked.wav", 72)
+    path.chmod(0)
+    try:
+        with file_permissions_enforced(), pytest.raises(UnusableAudio) as err:
+            features_for_file(path)
+    finally:
+        path.chmod(0o644)
+    assert err.value.reason.startswith("unreadable (Permission denied") and err.value.retry
+    make_bad_files(tmp_path / "bad")
+    with pytest.raises(UnusableAudio) as content:
+        features_for_file(tmp_path / "bad" / "notes.wav")
+    assert not content.value.retry  # bad content stays bad: remembered, not re-read

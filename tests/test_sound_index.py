@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO
-from test_sound_features import make_bad_files, write_tone
+from test_sound_features import (
+    file_permissions_enforced,
+    make_bad_files,
+    non_finite_wav_bytes,
+    tone_bytes,
+    write_bytes,
+    write_tone,
+)
 from waiting import LineLog
 
 from bridge.adapters import sound_classifier
@@ -158,3 +168,174 @@ def test_a_missing_or_mismatched_model_says_how_to_fix_it(tmp_path, small_bank):
     (models / sound_classifier.METADATA_FILE).write_text(json.dumps({**meta, "preprocessing_version": "old"}))
     with pytest.raises(ModelError, match="preprocessing"):
         sound_classifier.SoundClassifier(models)
+
+
+# --- bad input never stops a run ---------------------------------------------------------------------
+
+def refuse_non_finite(constant: str) -> float:
+    raise AssertionError(f"non-finite JSON constant {constant} in the output")
+
+
+def strict_json(text: str | bytes) -> object:
+    """json.loads that refuses NaN and Infinity (which json.loads accepts by default)."""
+    return json.loads(text, parse_constant=refuse_non_finite)
+
+
+def test_nan_or_inf_samples_skip_that_file_only_and_nothing_non_finite_is_written(small_bank, tmp_path):
+    (small_bank / "nan.wav").write_bytes(non_finite_wav_bytes(1))
+    (small_bank / "deep" / "inf.wav").write_bytes(non_finite_wav_bytes(5, value=float("-inf")))
+    index = tmp_path / "index.json"
+    proc = run_index(small_bank, index, "--json")
+    assert proc.returncode == 3, proc.stderr
+    for name in ("nan.wav", str(Path("deep/inf.wav"))):
+        assert f"skipped {small_bank / name}: not finite" in proc.stderr, proc.stderr
+    records = [strict_json(line) for line in proc.stdout.splitlines()]
+    assert sorted(Path(r["file"]).name for r in records if "pitch" in r) == ["a69.wav", "b74.flac", "c80.ogg",
+                                                                             "d57.aiff"]
+    skipped = {Path(r["file"]).name: r["skipped"] for r in records if "skipped" in r}
+    assert skipped == {"nan.wav": "not finite (1 NaN or infinite sample; re-export the file)",
+                       "inf.wav": "not finite (5 NaN or infinite samples; re-export the file)"}
+    stored = strict_json(index.read_bytes())
+    assert len(stored["samples"]) == 4 and set(stored["skipped"]) == {"nan.wav", "deep/inf.wav"}
+
+
+def test_an_index_holding_nan_still_loads_and_is_written_back_strict(small_bank, tmp_path):
+    index = tmp_path / "index.json"
+    update_index(small_bank, index_path=index, workers=1)
+    stored = json.loads(index.read_text())
+    stored["samples"]["a69.wav"]["rms_dbfs"] = float("nan")  # as a hand edit or another tool could leave it
+    index.write_text(json.dumps(stored))
+    assert "NaN" in index.read_text()
+    report = update_index(small_bank, index_path=index, workers=1)
+    assert report.labelled == ["a69.wav"] and report.written
+    assert strict_json(index.read_bytes())["samples"]["a69.wav"]["rms_dbfs"] == pytest.approx(-15.6, abs=0.5)
+
+
+def test_a_symlink_loop_is_skipped_and_the_rest_of_its_folder_indexed(tmp_path):
+    folder = tmp_path / "bank"
+    for i in range(6):
+        write_tone(folder / f"t{i}.wav", 69 + i, seconds=0.5)
+    (folder / "self.wav").symlink_to("self.wav")
+    (folder / "ping.wav").symlink_to("pong.wav")
+    (folder / "pong.wav").symlink_to("ping.wav")
+    (folder / "up.wav").symlink_to("..")  # a symlinked folder is not entered
+    report = update_index(folder, index_path=tmp_path / "index.json", workers=1)
+    assert sorted(report.entries) == [f"t{i}.wav" for i in range(6)]
+    assert set(report.skipped) == {"self.wav", "ping.wav", "pong.wav"}
+    assert all(reason.startswith("symlink loop") for reason in report.skipped.values()), report.skipped
+
+
+def test_an_unreadable_file_is_tried_again_once_it_is_readable(tmp_path):
+    folder = tmp_path / "bank"
+    locked = [write_tone(folder / f"{name}.wav", 72, seconds=0.5) for name in ("new", "old")]
+    write_tone(folder / "open.wav", 69, seconds=0.5)
+    index = tmp_path / "index.json"
+    for path in locked:
+        path.chmod(0)
+    try:
+        with file_permissions_enforced():
+            first = update_index(folder, index_path=index, workers=1)
+            again = update_index(folder, index_path=index, workers=1)
+    finally:
+        for path in locked:
+            path.chmod(0o644)  # readable again; chmod leaves size and mtime as they were
+    assert first.skipped == again.skipped == {"new.wav": "unreadable (Permission denied)",
+                                              "old.wav": "unreadable (Permission denied)"}
+    stored = read_index(index)
+    del stored["skipped"]["old.wav"]["retry"]  # as an index written before `retry` holds it
+    index.write_text(json.dumps(stored))
+    third = update_index(folder, index_path=index, workers=1)
+    assert sorted(third.labelled) == ["new.wav", "old.wav"] and third.skipped == {}
+    assert sorted(read_index(index)["samples"]) == ["new.wav", "old.wav", "open.wav"]
+
+
+def test_names_that_are_not_utf8_are_indexed_and_the_index_stays_utf8(tmp_path):
+    folder = os.path.join(os.fsencode(tmp_path), b"banque-\xe9t\xe9")
+    write_bytes(os.path.join(folder, b"caf\xe9.wav"), tone_bytes(69))
+    write_bytes(os.path.join(folder, b"sous-\xff", b"na\xefve.wav"), tone_bytes(74))
+    write_bytes(os.path.join(folder, b"plain.wav"), tone_bytes(80))
+    write_bytes(os.path.join(folder, b"vide-\xe9.wav"), b"")  # bad and not UTF-8: named, then skipped
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "run_bridge.py", "index", folder, "--json"]
+    env = {**os.environ, "PICT2AUDIO_CACHE": str(cache)}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr.decode(errors="replace")
+    records = [strict_json(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    files = sorted(os.fsencode(r["file"]) for r in records if "pitch" in r)  # the JSON names give the bytes back
+    assert files == sorted([os.path.join(folder, b"caf\xe9.wav"), os.path.join(folder, b"plain.wav"),
+                            os.path.join(folder, b"sous-\xff", b"na\xefve.wav")])
+    assert [os.fsencode(r["file"]) for r in records if "skipped" in r] == [os.path.join(folder, b"vide-\xe9.wav")]
+    # On the terminal a byte that is not UTF-8 shows as an escape.
+    assert b"/vide-\\xe9.wav: empty file (0 bytes)" in proc.stderr, proc.stderr
+    (index,) = (cache / "index").iterdir()
+    index.name.encode("utf-8")  # the index's own name is UTF-8 too
+    text = index.read_bytes().decode("utf-8")  # strict: raises on a byte that is not UTF-8
+    assert sorted(strict_json(text)["samples"]) == ["caf\udce9.wav", "plain.wav", "sous-\udcff/na\udcefve.wav"]
+    assert b"note: 3 sample(s) have names that are not UTF-8" in proc.stderr  # the folder's name is not either
+    with pytest.raises(SoundBankError, match=r"no playable samples: 3 sample\(s\) of .*banque-\\xe9t\\xe9 .*rename"):
+        load_bank(os.fsdecode(folder), index_path=index, update=False)
+
+
+def test_samples_whose_names_are_not_utf8_stay_out_of_the_bank_that_plays(tmp_path, caplog):
+    folder = tmp_path / "bank"
+    write_bytes(os.path.join(os.fsencode(folder), b"caf\xe9.wav"), tone_bytes(69))
+    write_tone(folder / "plain.wav", 72, seconds=0.5)
+    bank = load_bank(folder, index_path=tmp_path / "index.json")
+    assert [Path(s.path).name for s in bank.samples] == ["plain.wav"]  # OSC could not send the other's path
+    assert "caf\\xe9.wav" in caplog.text and "not UTF-8" in caplog.text
+    assert sorted(read_index(tmp_path / "index.json")["samples"]) == ["caf\udce9.wav", "plain.wav"]
+
+
+# --- a killed run leaves no worker behind -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bridge.bench.index import write_notes
+
+    folder = tmp_path_factory.mktemp("big") / "bank"
+    folder.mkdir()
+    write_notes(folder, 300, seconds=2.0)
+    return folder
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of pid, from every one of its threads."""
+    return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]
+
+
+def wait_for_exits(pidfds: dict[int, int], timeout_s: float) -> list[int]:
+    """Block until every process (a pidfd each, so grandchildren too) has exited, up to timeout_s in all;
+    the pids still running at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    running = dict(pidfds)
+    while running and (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select(list(running.values()), [], [], left)
+        running = {pid: fd for pid, fd in running.items() if fd not in ready}
+    return sorted(running)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_index_run_leaves_no_worker_process_behind(big_bank, tmp_path, sig):
+    cmd = [sys.executable, "run_bridge.py", "-vv", "index", str(big_bank), "--index", str(tmp_path / "i.json"),
+           "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    progress = LineLog(proc.stderr, name="index-stderr")
+    pidfds: dict[int, int] = {}
+    try:
+        assert progress.wait_for(lambda line: "labelled 32/300" in line, timeout_s=90), progress.lines()[-20:]
+        workers = child_pids(proc.pid)
+        pidfds = {pid: os.pidfd_open(pid) for pid in workers}  # taken before the kill: no pid reuse race
+        assert proc.poll() is None and len(workers) == 2, (proc.poll(), workers)
+        os.kill(proc.pid, sig)  # the run only, as the OOM killer or `kill` would: not its process group
+        proc.wait(timeout=30)
+        left = wait_for_exits(pidfds, timeout_s=15)
+        assert left == [], f"worker(s) {left} outlived the index run killed with {sig.name}"
+    finally:
+        for fd in pidfds.values():
+            with contextlib.suppress(ProcessLookupError):  # leave nothing behind even when the test fails
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            os.close(fd)
+        proc.kill()
+        proc.wait(timeout=30)
+        progress.join(5)

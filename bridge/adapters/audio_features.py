@@ -34,6 +34,7 @@ INPUT_SHAPE: tuple[int, int, int] = (N_MELS, N_FRAMES, 1)
 DB_FLOOR = -100.0  # log-mel floor in dB re a full-scale sine
 TRIM_BELOW_PEAK_DB = 40.0  # leading audio quieter than this (re the peak) is dropped
 SILENT_BELOW_DBFS = -90.0  # a file whose peak is below this is "silent"
+LOUDEST_DBFS = 120.0  # float samples above 10**6 x full scale are broken data (and overflow the spectrogram)
 YIN_FMIN_HZ = 32.0
 YIN_FMAX_HZ = 4_000.0
 YIN_FRAME = 1024
@@ -45,11 +46,14 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (".wav", ".wave", ".flac", ".ogg", ".oga
 
 
 class UnusableAudio(SoundBankError):
-    """A file that cannot be labelled; `reason` is a short phrase for the skip summary."""
+    """A file that cannot be labelled; `reason` is a short phrase for the skip summary. `retry` is True
+    when the file system refused the file (permissions, I/O error) rather than its content being bad:
+    the index tries such a file again on its next run instead of remembering it as bad."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, retry: bool = False) -> None:
         self.path = path
         self.reason = reason
+        self.retry = retry
         super().__init__(f"{path}: {reason}")
 
 
@@ -87,33 +91,68 @@ class SoundFeatures:
 
 _TRUNCATED_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be\s*(\d+)\)", re.MULTILINE)
 _STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF}
+READ_BLOCK_FRAMES = 1 << 18  # frames decoded at a time: memory follows the audio really in the file
+MAX_DECODED_SAMPLES = 1 << 26  # 256 MiB of float32 (11.6 min of 48 kHz stereo): longer files are refused
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """(frames, channels) float32 at the file's own rate; UnusableAudio for bad files."""
+    """(frames, channels) float32 at the file's own rate; UnusableAudio for bad files.
+
+    The file is opened by Python (so any file name works, UTF-8 or not, and an OS error such as a
+    permission denied is told apart from bad content: `retry` is set) and decoded block by block, so a
+    header that claims more audio than the file holds costs no memory.
+    """
     import soundfile as sf
 
     path = os.fspath(path)
     try:
-        if os.path.getsize(path) == 0:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnusableAudio(path, f"unreadable ({exc.strerror or exc})", retry=True) from exc
+    try:
+        if os.fstat(fd).st_size == 0:
             raise UnusableAudio(path, "empty file (0 bytes)")
-        info = sf.info(path)
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(fd, closefd=False) as sound:
+            declared_frames, rate, extra_info = sound.frames, sound.samplerate, sound.extra_info
+            audio = _read_blocks(sound, path)
     except UnusableAudio:
         raise
     except sf.LibsndfileError as exc:
-        text = str(exc)
+        text = exc.error_string
         reason = "not an audio file soundfile can read" if "not recognised" in text else f"unreadable ({text})"
         raise UnusableAudio(path, reason) from exc
-    except (OSError, RuntimeError, ValueError) as exc:
+    except OSError as exc:
+        raise UnusableAudio(path, f"unreadable ({exc.strerror or exc})", retry=True) from exc
+    except (RuntimeError, ValueError) as exc:
         raise UnusableAudio(path, f"unreadable ({exc})") from exc
-    match = _TRUNCATED_CHUNK.search(info.extra_info or "")
+    finally:
+        os.close(fd)
+    match = _TRUNCATED_CHUNK.search(extra_info or "")
     declared_larger = match and int(match[2]) > int(match[3]) and int(match[2]) not in _STREAMING_SIZES
-    if declared_larger or (info.frames > 0 and audio.shape[0] < info.frames):
+    if declared_larger or (declared_frames > 0 and audio.shape[0] < declared_frames):
         raise UnusableAudio(path, "truncated (the file is shorter than its header says)")
     if audio.shape[0] == 0:
         raise UnusableAudio(path, "empty audio (0 frames)")
     return audio, int(rate)
+
+
+def _read_blocks(sound, path: str) -> np.ndarray:
+    """Every frame of an open soundfile.SoundFile, decoded READ_BLOCK_FRAMES at a time, up to
+    MAX_DECODED_SAMPLES; one block is returned as it is (no copy)."""
+    blocks: list[np.ndarray] = []
+    total = 0
+    while True:
+        block = sound.read(READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        if block.shape[0] == 0:
+            break
+        blocks.append(block)
+        total += block.size
+        if total > MAX_DECODED_SAMPLES:
+            raise UnusableAudio(path, f"too long (over {MAX_DECODED_SAMPLES // 2**20} M samples decoded, "
+                                      "e.g. 11 min of 48 kHz stereo; cut out the part to be played)")
+    if not blocks:
+        return np.zeros((0, sound.channels), np.float32)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
 
 
 def _to_mono_16k(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -191,10 +230,23 @@ def estimate_f0(mono: np.ndarray) -> tuple[float | None, float]:
     return 440.0 * 2 ** ((median_note - 69.0) / 12.0), float(votes[winner] / votes.sum())
 
 
+def _require_finite(audio: np.ndarray) -> None:
+    """NaN or infinite samples (possible in float WAV/AIFF files) would poison every feature: refused."""
+    finite = np.isfinite(audio)
+    if not finite.all():
+        bad = audio.size - int(np.count_nonzero(finite))
+        raise UnusableAudio("<audio>", f"not finite ({bad} NaN or infinite sample{'s' * (bad != 1)}; "
+                                       "re-export the file)")
+
+
 def prepare(audio: np.ndarray, *, sample_rate_hz: int) -> SoundFeatures:
     """THE preprocessing function. audio: (frames,) or (frames, channels) float, full scale 1.0."""
     audio = np.asarray(audio, dtype=np.float32)
+    _require_finite(audio)
     levels = level_descriptors(audio)
+    if levels["peak_dbfs"] > LOUDEST_DBFS:
+        raise UnusableAudio("<audio>", f"not audio (peak {levels['peak_dbfs']:+.0f} dBFS; float samples belong "
+                                       "near -1.0..1.0: re-export the file)")
     duration_s = audio.shape[0] / float(sample_rate_hz)
     mono = _to_mono_16k(audio, sample_rate_hz)
     if levels["peak_dbfs"] < SILENT_BELOW_DBFS or not np.any(mono):
@@ -225,4 +277,4 @@ def features_for_file(path: str | os.PathLike) -> SoundFeatures:
     try:
         return prepare(audio, sample_rate_hz=rate)
     except UnusableAudio as exc:
-        raise UnusableAudio(os.fspath(path), exc.reason) from None
+        raise UnusableAudio(os.fspath(path), exc.reason, retry=exc.retry) from None

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.adapters.native_stderr import native_stderr_silenced
 from bridge.core.protocol import ADDRESSES, Bundle
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ class LocalAudio:
         try:
             import pygame
 
-            pygame.mixer.init(frequency=self.frequency_hz, buffer=self.buffer_frames)
+            with native_stderr_silenced():  # ALSA prints its probing of absent devices from C
+                pygame.mixer.init(frequency=self.frequency_hz, buffer=self.buffer_frames)
             channels = 2 * self._voices
             pygame.mixer.set_num_channels(max(channels, pygame.mixer.get_num_channels()))
             pygame.mixer.set_reserved(channels)  # a plain Sound.play() elsewhere never lands on a voice's channel

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bridge.atomic_write import write_atomically
-from bridge.core.drawing import Drawing, drawing_from_json
+from bridge.core.drawing import MAX_DRAWING_BYTES, Drawing, drawing_from_json
 from bridge.core.raster import rasterise
 from bridge.errors import BridgeError, DrawingError
 
@@ -55,15 +55,28 @@ def save_drawing(drawing: Drawing, path: str | os.PathLike[str]) -> tuple[Path, 
     return json_path, png_path
 
 
+def read_drawing_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A drawing file's bytes, reading at most one byte more than a drawing may have (so a huge file, a
+    device or a pipe is never read whole). DrawingError if it is larger; OSError as open() raises it."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_DRAWING_BYTES + 1)
+    if len(data) > MAX_DRAWING_BYTES:
+        problem = f"larger than a drawing may be ({MAX_DRAWING_BYTES} bytes); is it a drawing .json?"
+        raise DrawingError("(file)", problem)
+    return data
+
+
 def load_drawing_file(path: str | os.PathLike[str]) -> Drawing:
     """Read a saved drawing (the .json; given the .png or no suffix, the .json beside it)."""
     json_path, _ = json_and_png_paths(path)
     try:
-        data = json_path.read_bytes()
+        data = read_drawing_bytes(json_path)
     except FileNotFoundError as exc:
         raise BridgeError(f"no saved drawing at {json_path} (expected the .json written by save)") from exc
     except OSError as exc:
         raise BridgeError(f"could not read {json_path}: {exc.strerror or exc}") from exc
+    except DrawingError as exc:
+        raise DrawingError(f"{json_path.name}: {exc.where}", exc.problem) from exc
     try:
         return drawing_from_json(data)
     except DrawingError as exc:

@@ -39,8 +39,12 @@ class JackError(BridgeError):
 
 
 @contextmanager
-def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeout_s: float = 10.0) -> Iterator[str]:
+def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeout_s: float = 10.0,
+                      sync: bool = False) -> Iterator[str]:
     """Start `jackd --no-realtime -d dummy` under a unique server name; yield the name; stop it.
+
+    sync: the server's synchronous mode (`--sync`): each cycle waits for every client instead of skipping a
+    late one, so a busy machine delays MIDI rather than dropping it.
 
     Sets JACK_DEFAULT_SERVER (and JACK_NO_START_SERVER) in os.environ for the duration, so that
     clients opened in this process and its children connect to this server and never start another.
@@ -58,8 +62,8 @@ def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeou
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
             # -t: a generous client timeout (ms), so a busy machine does not refuse new clients
-            [jackd, "--no-realtime", "-n", name, "-t", "5000", "-d", "dummy", "-r", str(rate_hz),
-             "-p", str(period_frames)],
+            [jackd, "--no-realtime", "-n", name, "-t", "5000", *(["--sync"] if sync else []), "-d", "dummy",
+             "-r", str(rate_hz), "-p", str(period_frames)],
             env=env, stdout=errors, stderr=subprocess.STDOUT, preexec_fn=_parent_death_signal(),
         )
         saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
@@ -261,3 +265,63 @@ class MidiSender(ChildProcess):
             return None
         self._acks = found[0] + 1
         return float(found[1].split()[1])
+
+
+# The receiver: a mido input (python-rtmidi on JACK). argv: client name, port name, the output to connect to
+# (part of its name; "" = a virtual input that the bridge opens as a device) and a timeout. It prints
+# "recv <CLOCK_MONOTONIC seconds taken as the callback starts> <the message as hex bytes>" for every message,
+# from RtMidi's JACK thread. It never closes its port: it is killed.
+RECEIVER_SCRIPT = r"""
+import sys, threading, time
+import mido, rtmidi
+client, port, source, timeout_s = sys.argv[1:5]
+backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+
+def received(message):
+    print("recv", repr(time.clock_gettime(time.CLOCK_MONOTONIC)), message.hex(), flush=True)
+
+if source:
+    lister = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client + " watch")  # one client for every listing
+    deadline = time.monotonic() + float(timeout_s)
+    while True:
+        hits = [n for n in lister.get_ports() if source.casefold() in n.casefold()]
+        if hits:
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"no JACK MIDI output matching {source!r}; outputs: {lister.get_ports()}")
+        time.sleep(0.05)
+    keep = backend.open_input(hits[0], callback=received)
+    print("ready", hits[0], flush=True)
+else:
+    keep = backend.open_input(port, virtual=True, client_name=client, callback=received)
+    print("ready", f"{client}:{port}", flush=True)
+threading.Event().wait()
+"""
+
+
+class MidiReceiver(ChildProcess):
+    """A MIDI receiver in a child process (a mido input on JACK, in the server named by JACK_DEFAULT_SERVER):
+    a virtual input `client:port`, or with `connect_to` connected to the first JACK MIDI output whose name
+    contains it (waiting up to timeout_s for it to appear). `received()` lists what arrived, in order."""
+
+    def __init__(self, client: str, port: str, *, connect_to: str | None = None, timeout_s: float = 20.0) -> None:
+        super().__init__([sys.executable, "-c", RECEIVER_SCRIPT, client, port, connect_to or "", str(timeout_s)])
+        found = self.wait_line(lambda text: text.startswith("ready "), timeout_s + 10)
+        if found is None:
+            self.kill()
+            raise JackError(f"the MIDI receiver {client}:{port} did not start: {self.tail() or 'no output'}")
+        self.connected_to = found[1].split(" ", 1)[1]
+
+    def received(self) -> list[tuple[float, bytes]]:
+        """(CLOCK_MONOTONIC seconds at arrival, the message's bytes) of every message so far, in order."""
+        out = []
+        for line in self.output():
+            if line.startswith("recv "):
+                _, stamp, data = line.split(" ", 2)
+                out.append((float(stamp), bytes.fromhex(data)))
+        return out
+
+    def wait_received(self, done: Callable[[list[tuple[float, bytes]]], bool], timeout_s: float) -> bool:
+        """Block until done(received()) holds (checked on every line the receiver prints); False on timeout."""
+        found = self.wait_line(lambda line: line.startswith("recv ") and done(self.received()), timeout_s)
+        return found is not None or done(self.received())

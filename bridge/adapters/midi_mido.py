@@ -23,8 +23,14 @@ and the JACK server drops a dead process's client by itself.
 
 from __future__ import annotations
 
+import ast
 import ctypes
+import errno
+import functools
+import importlib.util
 import logging
+import re
+import stat
 import threading
 import tomllib
 from collections.abc import Callable
@@ -56,8 +62,52 @@ class MidiError(BridgeError):
     """A MIDI port or backend that cannot be used; the message names what is available."""
 
 
+BACKEND_PACKAGE = "mido.backends"
+_API_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+@functools.cache
+def mido_backend_names() -> tuple[str, ...]:
+    """The backends mido ships (e.g. amidi, portmidi, pygame, rtmidi, rtmidi_python), read from its
+    `backends` folder without importing any of them: a module there is a backend when it defines
+    `get_devices` (helpers such as rtmidi_utils do not)."""
+    spec = importlib.util.find_spec("mido")  # finds the package without importing it
+    if spec is None or spec.origin is None:
+        return ()
+    names = []
+    for source in sorted((Path(spec.origin).parent / "backends").glob("*.py")):
+        if source.stem.startswith("_") or source.stem == "backend":
+            continue
+        try:
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        if any(isinstance(node, ast.FunctionDef) and node.name == "get_devices" for node in tree.body):
+            names.append(source.stem)
+    return tuple(names)
+
+
+def check_backend_name(name: Any, where: str) -> str:
+    """`name` when it is 'mido.backends.NAME' or 'mido.backends.NAME/API' with NAME a backend mido ships;
+    else a ConfigError naming `where` and the valid names. mido imports whatever module it is given,
+    so a name is checked before anything is imported (`--midi-backend antigravity` opens a browser)."""
+    valid = mido_backend_names()
+    if isinstance(name, str):
+        module, sep, api = name.partition("/")
+        package, _, short = module.rpartition(".")
+        if package == BACKEND_PACKAGE and short in valid and (not sep or _API_NAME.fullmatch(api)):
+            return name
+    if not valid:
+        raise ConfigError(f"{where}: got {name!r}, but mido is not installed; pip install -r requirements.txt")
+    choices = ", ".join(f"{BACKEND_PACKAGE}.{short}" for short in valid)
+    raise ConfigError(f"{where}: expected a mido backend, one of {choices}, optionally with /API "
+                      f"(e.g. {DEFAULT_BACKEND}/UNIX_JACK); got {name!r}")
+
+
 def load_backend(name: str = DEFAULT_BACKEND) -> Any:
-    """mido.Backend for 'module' or 'module/API' (e.g. 'mido.backends.rtmidi/UNIX_JACK')."""
+    """mido.Backend for 'module' or 'module/API' (e.g. 'mido.backends.rtmidi/UNIX_JACK'); a name that is
+    not one of mido's backends is a ConfigError (see check_backend_name)."""
+    check_backend_name(name, "MIDI backend")
     import mido
 
     try:
@@ -326,19 +376,64 @@ class _Lister:
 def save_mapping(path: Path, mapping: MidiMapping) -> None:
     """Write `[midi.mapping]` into the TOML config atomically, keeping every other table.
 
-    (Comments in the file are not kept: tomllib/tomli_w do not round-trip them.)
+    A symlinked config is followed: the file it points to is replaced and the link stays. The file keeps
+    its permission bits (a private 0600 config stays private); a new one is 0644. A folder that cannot
+    be written is a ConfigError naming it and what to do. Comments in the file are not kept (tomllib and
+    tomli_w do not round-trip them).
     """
     import tomli_w
 
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path}: {exc}; not saving the MIDI mapping") from exc
+    target = _link_target(path)
+    doc = _read_for_update(target)
     midi = doc.setdefault("midi", {})
     if not isinstance(midi, dict):
-        raise ConfigError(f"config file {path}: [midi] must be a table; not saving the MIDI mapping")
+        raise ConfigError(f"config file {target}: [midi] must be a table; not saving the MIDI mapping")
     midi["mapping"] = mapping.to_dict()
-    write_atomically(path, lambda handle: tomli_w.dump(doc, handle))
+    try:
+        write_atomically(target, lambda handle: tomli_w.dump(doc, handle), mode=_permissions(target))
+    except OSError as exc:
+        raise ConfigError(_unwritable(target, exc)) from exc
+
+
+def _link_target(path: Path) -> Path:
+    """The file `path` names once symlinks are followed (a dangling link: the file it would create)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"config file {path}: cannot follow its symlinks ({exc}); not saving the MIDI mapping; "
+                          "point the link at a real file") from exc
+
+
+def _read_for_update(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except NotADirectoryError as exc:  # a folder on the way is a regular file
+        raise ConfigError(_unwritable(path, exc)) from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}; not saving the MIDI mapping") from exc
+
+
+def _permissions(path: Path) -> int:
+    """The existing file's permission bits, or 0644 for a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o644
+
+
+# Errors that mean the folder itself cannot take a new file (rather than e.g. a full disk).
+_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
+
+
+def _unwritable(path: Path, exc: OSError) -> str:
+    folder = path.parent
+    reason = exc.strerror or str(exc)
+    problem = "cannot be written" if exc.errno in _NOT_WRITABLE else "could not take the new file"
+    return (f"cannot save the MIDI mapping to {path}: the folder {folder} {problem} ({reason}); "
+            f"make {folder} a writable folder, or start with --config FILE in a writable folder "
+            "(an empty file will do)")
 
 
 class MidiLearn:
@@ -362,11 +457,12 @@ class MidiLearn:
         self.notify("MIDI learn cancelled")
 
     def _learned(self, target: str, binding: Binding, mapping: MidiMapping) -> None:
+        """The binding is in use already; saving it must not fail the MIDI thread, only say why not."""
         try:
             save_mapping(self.config_path, mapping)
-        except (OSError, BridgeError) as exc:
-            log.error("MIDI learn: %s = %s but not saved: %s", target, binding, exc)
-            self.notify(f"MIDI learn: {target} = {binding} (NOT saved: {exc})")
+        except Exception as exc:  # whatever the write throws: the HUD says so and the session goes on
+            log.error("MIDI learn: %s = %s in use but not saved: %s", target, binding, exc)
+            self.notify(f"MIDI learn: {target} = {binding} in use, NOT saved: {exc}")
             return
         self.notify(f"MIDI learn: {target} = {binding}, saved to {self.config_path}")
 

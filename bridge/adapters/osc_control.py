@@ -1,49 +1,71 @@
-"""OSC control input with python-osc: clear, overrides, release, trigger (protocol.CONTROL_ADDRESSES).
+"""OSC control input: clear, overrides, release, trigger (protocol.CONTROL_ADDRESSES), from anyone who can send UDP.
 
-The server runs on its own thread and only posts events to the LiveSession, so it never touches the
-engine directly. A malformed datagram, an unknown address or bad arguments are logged as a warning
-and ignored: a stray message must never stop a performance.
+The server runs on its own thread and only offers events to the LiveSession (its bounded queue drops
+them when the engine is behind), so it never touches the engine directly. Every datagram is contained:
+whatever is wrong with it (not OSC, truncated, a non-UTF-8 address, bundles nested too deep, an address
+pattern, an unknown address, bad arguments) is logged, counted and ignored, and the next datagram is
+read as usual; a stray message must never stop a performance. Warnings are rate-limited (a flood gives a
+few lines, then one summary per period), and text from the datagram is logged escaped and cut short.
+
+Datagrams are parsed here, not by python-osc's Dispatcher: its bundle parser recurses (a bundle nested a
+few hundred deep raises RecursionError), its address decoding raises UnicodeDecodeError where its server
+catches only ParseError, and its dispatcher matches incoming address patterns, so `/pict2audio/*` would
+fire every control at once. python-osc still decodes each message's arguments.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+import socket
+import socketserver
+import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_packet import OscPacket, ParseError
-from pythonosc.osc_server import BlockingOSCUDPServer
+from pythonosc.osc_message import OscMessage
 
 from bridge.core.events import Clear, Event, ReleaseOverrides, SetOverride, Trigger
 from bridge.core.labels import HEADS, check_class
+from bridge.core.log_limit import Clock, LogLimiter, printable, shown
 from bridge.core.protocol import CONTROL_ADDRESSES
 from bridge.errors import ConfigError, LabelError
 
 log = logging.getLogger(__name__)
 
+BUNDLE_PREFIX = b"#bundle\x00"
+BUNDLE_HEADER = len(BUNDLE_PREFIX) + 8  # the prefix and a time tag
+MAX_BUNDLE_DEPTH = 8  # bundles inside bundles; no controller nests them at all
+ARG_TYPE_TAGS = frozenset("ifsbhdrmtTFN")  # what python-osc decodes; arrays and unknown tags are refused
+PATTERN_CHARS = frozenset("*?[]{}")  # OSC address-pattern syntax: an incoming address must be exact
+KNOWN = ", ".join(spec.path for spec in CONTROL_ADDRESSES.values())
+
 
 class Session(Protocol):
-    """What the server needs of a LiveSession: queue an engine event from any thread."""
+    """What the server needs of a LiveSession: queue an engine event from any thread unless the engine is behind."""
 
-    def post(self, event: Event) -> None: ...
+    def offer(self, event: Event) -> bool: ...
 
 
 class _ControlError(ValueError):
     """A control message with arguments that do not fit its address."""
 
 
+class MalformedDatagram(ValueError):
+    """A datagram that is not a well-formed OSC message or bundle this server accepts."""
+
+
 @dataclass(frozen=True)
 class ControlOutcome:
-    """What became of one control message, or of a datagram that never reached the dispatcher.
+    """What became of one control message, or of a datagram that never reached a control.
 
-    Reported once its log line has been written, so an observer that sees it also finds the log record.
+    Reported after its log line (when the rate limit let one through), so an observer that sees it also
+    finds any log record it made.
     """
 
-    address: str | None  # None: the datagram was not OSC, or its handler raised
+    address: str | None  # None: the datagram was not well-formed OSC
     accepted: bool
     reason: str = ""  # why it was ignored ("" when accepted)
 
@@ -51,27 +73,114 @@ class ControlOutcome:
 Record = Callable[[ControlOutcome], None]
 
 
-class _LoggingUDPServer(BlockingOSCUDPServer):
-    """Logs (instead of silently dropping) datagrams that are not valid OSC, and handler errors;
-    each is then reported to `record` as an ignored outcome."""
+def split_packet(data: bytes, *, max_depth: int = MAX_BUNDLE_DEPTH) -> list[bytes]:
+    """The messages in one datagram, in order: the datagram itself, or the elements of its bundles.
 
-    def __init__(self, server_address: tuple[str, int], dispatcher: Dispatcher, *, record: Record) -> None:
-        super().__init__(server_address, dispatcher)
-        self.record = record
+    Nested bundles are walked with an explicit stack and a depth limit, so no datagram can exhaust the
+    interpreter's recursion limit. Raises MalformedDatagram."""
+    messages: list[bytes] = []
+    stack = [(data, 0)]
+    while stack:
+        dgram, depth = stack.pop()
+        if dgram.startswith(b"/"):
+            messages.append(dgram)
+        elif not dgram.startswith(BUNDLE_PREFIX):
+            raise MalformedDatagram("neither an OSC message (/...) nor a bundle (#bundle)")
+        elif depth >= max_depth:
+            raise MalformedDatagram(f"bundles nested deeper than {max_depth}")
+        else:
+            stack.extend((element, depth + 1) for element in reversed(bundle_elements(dgram)))
+    return messages
 
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        data = request[0]
-        try:
-            OscPacket(data)
-        except ParseError as exc:
-            log.warning("ignored a malformed OSC datagram from %s (%d bytes): %s", client_address, len(data), exc)
-            self.record(ControlOutcome(None, False, f"malformed OSC datagram: {exc}"))
-            return False
-        return True
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.exception("OSC control message from %s failed (ignored)", client_address)
-        self.record(ControlOutcome(None, False, f"handler failed: {sys.exc_info()[1]!r}"))
+def bundle_elements(dgram: bytes) -> list[bytes]:
+    """The elements of one bundle (its time tag is ignored: every control acts on arrival)."""
+    if len(dgram) < BUNDLE_HEADER:
+        raise MalformedDatagram("a bundle without its time tag")
+    elements: list[bytes] = []
+    index = BUNDLE_HEADER
+    while index < len(dgram):
+        if index + 4 > len(dgram):
+            raise MalformedDatagram("a bundle element's size is cut short")
+        (size,) = struct.unpack_from(">i", dgram, index)
+        index += 4
+        if size <= 0 or size % 4 or index + size > len(dgram):
+            raise MalformedDatagram(f"a bundle element of size {size} with {len(dgram) - index} bytes left")
+        elements.append(dgram[index:index + size])
+        index += size
+    return elements
+
+
+def _after_string(nul: int) -> int:
+    """The index after an OSC string whose terminating NUL is at `nul` (strings are padded to 4 bytes)."""
+    return (nul // 4 + 1) * 4
+
+
+def message_address(dgram: bytes) -> tuple[str, int]:
+    """(address, index of what follows it) of one message; the address must be UTF-8."""
+    nul = dgram.find(b"\x00")
+    if nul < 0:
+        raise MalformedDatagram("an address without its terminating NUL")
+    try:
+        address = dgram[:nul].decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedDatagram(f"an address that is not UTF-8: {shown(dgram[:nul], 60)}") from None
+    return address, _after_string(nul)
+
+
+def check_type_tags(dgram: bytes, index: int) -> None:
+    """The type tag string at `index` (if any) starts with ',' and names only types python-osc decodes."""
+    if index >= len(dgram):
+        return  # no type tags: no arguments
+    nul = dgram.find(b"\x00", index)
+    if nul < 0:
+        raise MalformedDatagram("type tags without their terminating NUL")
+    tags = dgram[index:nul].decode("latin-1")
+    if not tags.startswith(","):
+        raise MalformedDatagram(f"type tags must start with ',', got {shown(tags, 40)}")
+    unsupported = set(tags[1:]) - ARG_TYPE_TAGS
+    if unsupported:
+        raise MalformedDatagram(f"unsupported type tags {shown(''.join(sorted(unsupported)), 40)}")
+
+
+def parse_message(dgram: bytes) -> tuple[str, tuple[Any, ...]]:
+    """(address, arguments) of one OSC message. Raises MalformedDatagram, or python-osc's errors."""
+    address, index = message_address(dgram)
+    check_type_tags(dgram, index)
+    return address, tuple(OscMessage(dgram).params)
+
+
+def parse_datagram(data: bytes) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every message of one datagram; one bad message makes the whole datagram malformed."""
+    return [parse_message(message) for message in split_packet(data)]
+
+
+def _address_family(host: str, port: int) -> socket.AddressFamily:
+    """The family to bind `host` with (AF_INET6 for '::1'), inferred as python-osc's servers infer it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except socket.gaierror:
+        return socket.AF_INET
+    return infos[0][0] if infos else socket.AF_INET
+
+
+class _DatagramServer(socketserver.UDPServer):
+    """Hands every datagram to `receive`, which contains whatever goes wrong (socketserver does not
+    catch exceptions from verify_request, so nothing is done there), and calls `tick` between
+    datagrams and at every poll, when a rate-limited log's summary may fall due."""
+
+    def __init__(self, address: tuple[str, int], *, receive: Callable[[bytes, Any], None],
+                 tick: Callable[[], None]) -> None:
+        self.address_family = _address_family(*address)
+        self._receive = receive
+        self._tick = tick
+        super().__init__(address, socketserver.BaseRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._receive(request[0], client_address)
+
+    def service_actions(self) -> None:
+        self._tick()
 
 
 def pitch_value(value: object) -> int:
@@ -80,29 +189,29 @@ def pitch_value(value: object) -> int:
         try:
             value = float(value.strip())
         except ValueError as exc:
-            raise _ControlError(f"pitch must be a MIDI note number, got {value!r}") from exc
+            raise _ControlError(f"pitch must be a MIDI note number, got {shown(value, 60)}") from exc
     if isinstance(value, float):
         if not value.is_integer():
-            raise _ControlError(f"pitch must be a whole MIDI note, got {value!r}")
+            raise _ControlError(f"pitch must be a whole MIDI note, got {shown(value, 60)}")
         value = int(value)
     if not isinstance(value, int):
-        raise _ControlError(f"pitch must be a MIDI note number, got {value!r}")
+        raise _ControlError(f"pitch must be a MIDI note number, got {shown(value, 60)}")
     return value
 
 
 def parse_override(args: tuple[Any, ...]) -> tuple[str, object]:
     """(head, value) from `/pict2audio/override s head <value>`; value None means release that head."""
     if len(args) != 2 or not isinstance(args[0], str):
-        raise _ControlError(f"expected 's head' and a value, got {args!r}")
+        raise _ControlError(f"expected 's head' and a value, got {shown(args, 80)}")
     head, value = args
     if head not in HEADS:
-        raise _ControlError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+        raise _ControlError(f"head must be one of {', '.join(HEADS)}, got {shown(head, 60)}")
     if isinstance(value, str) and value.strip().lower() == "none":
         return head, None
     if head == "pitch":
         value = pitch_value(value)
     elif not isinstance(value, str):
-        raise _ControlError(f"{head} must be a string class name, got {value!r}")
+        raise _ControlError(f"{head} must be a string class name, got {shown(value, 60)}")
     try:
         check_class(head, value)
     except LabelError as exc:
@@ -116,64 +225,106 @@ def _fires(args: tuple[Any, ...]) -> bool:
         return True
     if len(args) == 1 and isinstance(args[0], int | float) and not isinstance(args[0], bool):
         return args[0] != 0
-    raise _ControlError(f"expected no argument or one number, got {args!r}")
+    raise _ControlError(f"expected no argument or one number, got {shown(args, 80)}")
 
 
 class OscControlServer:
     """Listens for control messages on UDP host:port (port 0 = any free port; see `.port`)."""
 
     def __init__(self, session: Session, *, host: str = "127.0.0.1", port: int,
-                 on_outcome: Record | None = None) -> None:
+                 on_outcome: Record | None = None, clock: Clock = time.monotonic) -> None:
         self.session = session
         self.host = host
         self.port = port
         self.handled = 0  # messages that took effect
-        self.ignored = 0  # messages (and non-OSC datagrams) logged and dropped
+        self.ignored = 0  # messages and datagrams logged and dropped (including those below)
+        self.malformed = 0  # datagrams that were not well-formed OSC
+        self.failed = 0  # datagrams whose handling raised unexpectedly
         # Called on the server thread with each outcome, after its log line (tests wait on it).
         self.on_outcome = on_outcome
-        self._server: _LoggingUDPServer | None = None
+        self._logs = {
+            "malformed": LogLimiter(log, "ignored %d more malformed OSC datagrams in the last %.1f s", clock=clock),
+            "ignored": LogLimiter(
+                log, "ignored %d more OSC control messages (unknown address, pattern or bad arguments) "
+                "in the last %.1f s", clock=clock),
+            "failed": LogLimiter(log, "%d more OSC control datagrams failed (ignored) in the last %.1f s",
+                                 level=logging.ERROR, clock=clock),
+        }
+        self._actions: dict[str, Callable[[tuple[Any, ...]], Event | None]] = {
+            CONTROL_ADDRESSES["clear"].path: self._clear,
+            CONTROL_ADDRESSES["override"].path: self._override,
+            CONTROL_ADDRESSES["release"].path: self._release,
+            CONTROL_ADDRESSES["trigger"].path: self._trigger,
+        }
+        self._server: _DatagramServer | None = None
         self._thread: threading.Thread | None = None
 
-    def _dispatcher(self) -> Dispatcher:
-        dispatcher = Dispatcher(strict_timing=False)  # never sleep on a future timetag
-        actions = {
-            "clear": self._clear,
-            "override": self._override,
-            "release": self._release,
-            "trigger": self._trigger,
-        }
-        for name, spec in CONTROL_ADDRESSES.items():
-            dispatcher.map(spec.path, self._guarded(actions[name]))
-        dispatcher.set_default_handler(self._unknown)
-        return dispatcher
+    @property
+    def alive(self) -> bool:
+        """The server thread is running (it only ends with stop())."""
+        return self._thread is not None and self._thread.is_alive()
 
-    def _guarded(self, action: Any) -> Any:
-        def handler(address: str, *args: Any) -> None:
+    # -- the server thread ------------------------------------------------------------------
+
+    def receive(self, data: bytes, sender: Any) -> None:
+        """One datagram, whatever it holds: its controls take effect, anything wrong is logged and
+        counted. Never raises, so the server thread outlives any datagram."""
+        try:
+            messages = parse_datagram(data)
+        except Exception as exc:  # MalformedDatagram, python-osc's ParseError, UnicodeDecodeError, ...
+            self._malformed(data, sender, exc)
+            return
+        for address, args in messages:
             try:
-                action(args)
-            except _ControlError as exc:
-                log.warning("ignored OSC control %s: %s", address, exc)
-                self._record(ControlOutcome(address, False, str(exc)))
-            else:
-                log.debug("OSC control %s %r", address, args)
-                self._record(ControlOutcome(address, True))
+                self._control(address, args)
+            except Exception as exc:  # a bug, not bad input: logged with its traceback, the next still runs
+                self.failed += 1
+                self.ignored += 1
+                self._logs["failed"].log("OSC control %s from %s failed (ignored): %s", shown(address), sender,
+                                         printable(repr(exc)), exc_info=True)
+                self._record(ControlOutcome(address, False, f"handler failed: {printable(repr(exc))}"))
 
-        return handler
+    def _malformed(self, data: bytes, sender: Any, exc: Exception) -> None:
+        reason = printable(str(exc) if isinstance(exc, MalformedDatagram) else f"{type(exc).__name__}: {exc}")
+        self.malformed += 1
+        self.ignored += 1
+        self._logs["malformed"].log("ignored a malformed OSC datagram from %s (%d bytes): %s", sender, len(data),
+                                    reason)
+        self._record(ControlOutcome(None, False, f"malformed OSC datagram: {reason}"))
 
-    def _unknown(self, address: str, *args: Any) -> None:
-        known = ", ".join(spec.path for spec in CONTROL_ADDRESSES.values())
-        log.warning("ignored unknown OSC control address %s %r (known: %s)", address, args, known)
-        self._record(ControlOutcome(address, False, "unknown OSC control address"))
+    def _control(self, address: str, args: tuple[Any, ...]) -> None:
+        """One message, matched by its exact address."""
+        if PATTERN_CHARS.intersection(address):
+            self._ignore(address, args, "OSC address patterns are not accepted; send one exact address")
+            return
+        action = self._actions.get(address)
+        if action is None:
+            self._ignore(address, args, "unknown OSC control address")
+            return
+        try:
+            event = action(args)
+        except _ControlError as exc:
+            self._ignore(address, args, printable(str(exc)))
+            return
+        if event is not None and not self.session.offer(event):
+            self.ignored += 1  # the session logged the drop (rate-limited)
+            self._record(ControlOutcome(address, False, "engine busy: dropped"))
+            return
+        if log.isEnabledFor(logging.DEBUG):  # skips shown() in a flood
+            log.debug("OSC control %s %s", address, shown(args))
+        self.handled += 1
+        self._record(ControlOutcome(address, True))
+
+    def _ignore(self, address: str, args: tuple[Any, ...], reason: str) -> None:
+        self.ignored += 1
+        self._logs["ignored"].log("ignored OSC control %s %s: %s (known: %s)", shown(address), shown(args),
+                                  reason, KNOWN)
+        self._record(ControlOutcome(address, False, reason))
 
     def _record(self, outcome: ControlOutcome) -> None:
-        """Count an outcome whose log line is written, then report it to `on_outcome` (server thread).
+        """Report an outcome, counted and logged already, to `on_outcome` (server thread).
 
-        An observer that raises is logged: it must not take the server thread down (an exception out
-        of verify_request would end serve_forever)."""
-        if outcome.accepted:
-            self.handled += 1
-        else:
-            self.ignored += 1
+        An observer that raises is logged: it must not take the server thread down."""
         observer = self.on_outcome
         if observer is None:
             return
@@ -182,27 +333,30 @@ class OscControlServer:
         except Exception:
             log.exception("OSC control outcome observer %r failed", observer)
 
-    def _clear(self, args: tuple[Any, ...]) -> None:
-        if _fires(args):
-            self.session.post(Clear())
+    def _tick(self) -> None:
+        for limiter in self._logs.values():
+            limiter.tick()
 
-    def _override(self, args: tuple[Any, ...]) -> None:
+    def _clear(self, args: tuple[Any, ...]) -> Event | None:
+        return Clear() if _fires(args) else None
+
+    def _override(self, args: tuple[Any, ...]) -> Event | None:
         head, value = parse_override(args)
-        self.session.post(SetOverride(head=head, value=value))  # type: ignore[arg-type]
+        return SetOverride(head=head, value=value)  # type: ignore[arg-type]
 
-    def _release(self, args: tuple[Any, ...]) -> None:
-        if _fires(args):
-            self.session.post(ReleaseOverrides())
+    def _release(self, args: tuple[Any, ...]) -> Event | None:
+        return ReleaseOverrides() if _fires(args) else None
 
-    def _trigger(self, args: tuple[Any, ...]) -> None:
-        if _fires(args):
-            self.session.post(Trigger())
+    def _trigger(self, args: tuple[Any, ...]) -> Event | None:
+        return Trigger() if _fires(args) else None
+
+    # -- starting and stopping --------------------------------------------------------------
 
     def start(self) -> OscControlServer:
         if self._server is not None:
             return self
         try:
-            self._server = _LoggingUDPServer((self.host, self.port), self._dispatcher(), record=self._record)
+            self._server = _DatagramServer((self.host, self.port), receive=self.receive, tick=self._tick)
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen for OSC control on {self.host}:{self.port} ({exc}); "
@@ -218,7 +372,7 @@ class OscControlServer:
         return self
 
     def stop(self) -> None:
-        """Stop listening and release the port (idempotent)."""
+        """Stop listening and release the port (idempotent); counts still held back by the rate limit are logged."""
         if self._server is None:
             return
         self._server.shutdown()
@@ -227,3 +381,5 @@ class OscControlServer:
             self._thread.join(2.0)
         self._server = None
         self._thread = None
+        for limiter in self._logs.values():
+            limiter.flush()

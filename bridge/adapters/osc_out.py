@@ -43,6 +43,30 @@ def encode_bundle(bundle: Bundle, *, timetag_s: float = IMMEDIATELY) -> bytes:
     return builder.build().dgram
 
 
+def check_targets(targets: object) -> tuple[tuple[str, int], ...]:
+    """The (host, port) pairs to send to, checked before anything is sent; ConfigError otherwise.
+
+    A string is refused rather than read one character at a time, and a port outside 0..65535 rather
+    than failing on every bundle later (port 0 cannot be sent to: it is logged once, as any failing
+    target; the config never gives it).
+    """
+    if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
+        raise ConfigError(f"OSC targets: expected a list of (host, port) pairs, e.g. [('127.0.0.1', 9000)], "
+                          f"got {targets!r}")
+    return tuple(_target(target) for target in targets)
+
+
+def _target(target: object) -> tuple[str, int]:
+    if isinstance(target, tuple | list) and len(target) == 2:
+        host, port = target
+        good_host = isinstance(host, str) and host.strip() != "" and "\0" not in host
+        good_port = isinstance(port, int) and not isinstance(port, bool) and 0 <= port < 65536
+        if good_host and good_port:
+            return host, port
+    raise ConfigError(f"OSC target {target!r}: expected a (host, port) pair with a host name or address "
+                      "and a port 0..65535, e.g. ('127.0.0.1', 9000)")
+
+
 class OscSender:
     """A LiveSession sink: `sender(bundle)` sends one OSC bundle to each target over UDP.
 
@@ -53,7 +77,7 @@ class OscSender:
     def __init__(self, targets: Sequence[tuple[str, int]], *, latency_ms: float = 0.0) -> None:
         if not latency_ms >= 0:
             raise ConfigError(f"the OSC look-ahead (--osc-latency-ms) must be 0 or more ms, got {latency_ms!r}")
-        self.targets = tuple((str(h), int(p)) for h, p in targets)
+        self.targets = check_targets(targets)
         self.latency_ms = float(latency_ms)
         self.sent = 0  # bundles handed to the network, for the HUD and tests
         self._closed = False

@@ -1,12 +1,14 @@
 """Labels sounds from their `SoundFeatures`: the committed mel-spectrogram CNN (LiteRT, batched) and the
 DSP estimates (YIN pitch, level rule for volume); the model's metadata says which method is the
 default for each label (the one measured more accurate by `train-sound`).
+
+Loading checks the model folder (bridge.adapters.litert_model): a missing, broken or mismatched model
+or metadata file is refused with one ModelError that names the file and says how to retrain.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION, SoundFeatures
+from bridge.adapters.litert_model import LiteRTRunner, ModelFiles, ModelSpec, get_field, load_model_files
 from bridge.core.audio_levels import fold_pitch, volume_from_levels
 from bridge.core.labels import CLASSES, HEADS
-from bridge.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,19 @@ MODEL_FILE = "sound_cnn.tflite"
 METADATA_FILE = "sound_cnn.json"
 METHODS: dict[str, tuple[str, ...]] = {"pitch": ("cnn", "dsp"), "volume": ("cnn", "dsp"), "timbre": ("cnn",)}
 BATCH = 32
-RETRAIN = "train it with: python run_bridge.py train-sound"
+RETRAIN_COMMAND = "python run_bridge.py train-sound"
+
+SPEC = ModelSpec(
+    name="sound model",
+    model_file=MODEL_FILE,
+    metadata_file=METADATA_FILE,
+    retrain=RETRAIN_COMMAND,
+    preprocessing_version=PREPROCESSING_VERSION,
+    shape_key=("input_shape",),
+    shape_ok=lambda shape: tuple(shape) == INPUT_SHAPE,  # the log-mel shape this code makes
+    shape_expected=f"{list(INPUT_SHAPE)} (what bridge.adapters.audio_features makes)",
+    sha256_required=True,  # train-sound writes it (bridge/training/sound_train.py)
+)
 
 
 @dataclass(frozen=True)
@@ -56,34 +70,37 @@ def dsp_volume(features: SoundFeatures) -> tuple[str, float]:
     )
 
 
+def load_model(model_dir: Path | str = MODEL_DIR) -> ModelFiles:
+    """The checked model folder: files present and readable, metadata fitting this code, the .tflite
+    a LiteRT flatbuffer matching the metadata's sha256 (when stored). ModelError otherwise."""
+    files = load_model_files(model_dir, SPEC)
+    check_default_methods(files.metadata, files.metadata_path)
+    return files
+
+
+def check_default_methods(metadata: dict, path: Path) -> None:
+    """`default_methods` (optional) maps heads to one of their METHODS; a missing head uses the CNN."""
+    if "default_methods" not in metadata:
+        return
+    defaults = get_field(metadata, ("default_methods",), dict, path, SPEC)
+    for head, method in defaults.items():
+        if head not in METHODS:
+            raise SPEC.error(path, f"default_methods has the key {head!r}, expected heads of {list(HEADS)}")
+        if method not in METHODS[head]:
+            raise SPEC.error(path, f"default_methods.{head} is {method!r}, expected one of {list(METHODS[head])}")
+
+
 def load_metadata(model_dir: Path = MODEL_DIR) -> dict:
-    path = model_dir / METADATA_FILE
-    if not path.exists() or not (model_dir / MODEL_FILE).exists():
-        raise ModelError(f"no sound model in {model_dir} ({MODEL_FILE} + {METADATA_FILE}); {RETRAIN}")
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}; {RETRAIN}") from exc
-    if meta.get("preprocessing_version") != PREPROCESSING_VERSION:
-        raise ModelError(
-            f"{path} was trained with preprocessing {meta.get('preprocessing_version')!r} but this code uses "
-            f"{PREPROCESSING_VERSION!r}; {RETRAIN}"
-        )
-    if tuple(meta.get("input_shape", ())) != INPUT_SHAPE:
-        raise ModelError(f"{path} expects input {meta.get('input_shape')}, this code makes {INPUT_SHAPE}; {RETRAIN}")
-    for head in HEADS:
-        if [str(c) for c in meta.get("classes", {}).get(head, [])] != [str(c) for c in CLASSES[head]]:
-            raise ModelError(f"{path}: classes of {head!r} differ from SPEC §1; {RETRAIN}")
-    return meta
+    return load_model(model_dir).metadata
+
+
+def _version(files: ModelFiles) -> str:
+    return hashlib.sha256(files.model_bytes + files.metadata_bytes).hexdigest()[:16]
 
 
 def model_version(model_dir: Path = MODEL_DIR) -> str:
-    """Content hash of the model and its metadata (what the index records per sample)."""
-    try:
-        data = (model_dir / MODEL_FILE).read_bytes() + (model_dir / METADATA_FILE).read_bytes()
-    except OSError as exc:
-        raise ModelError(f"no sound model in {model_dir} ({MODEL_FILE} + {METADATA_FILE}); {RETRAIN}") from exc
-    return hashlib.sha256(data).hexdigest()[:16]
+    """Content hash of the checked model and its metadata (what the index records per sample)."""
+    return _version(load_model(model_dir))
 
 
 def warm_up_inference() -> None:
@@ -94,19 +111,9 @@ def warm_up_inference() -> None:
 class LiteRTModel:
     """The exported CNN in a LiteRT interpreter, run in fixed batches of BATCH (no per-file calls)."""
 
-    def __init__(self, model_bytes: bytes, *, num_threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_content=model_bytes, num_threads=num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._interpreter.resize_tensor_input(self._input, [BATCH, *INPUT_SHAPE])
-        self._interpreter.allocate_tensors()
-        # The three outputs are told apart by their sizes (12 pitches, 3 volumes, 8 timbres).
-        by_size = {int(d["shape"][-1]): d["index"] for d in self._interpreter.get_output_details()}
-        try:
-            self._outputs = {head: by_size[len(CLASSES[head])] for head in HEADS}
-        except KeyError as exc:
-            raise ModelError(f"the sound model does not have the three heads of SPEC §1; {RETRAIN}") from exc
+    def __init__(self, model_bytes: bytes, *, num_threads: int = 1, source: Path | str = "the sound model") -> None:
+        self._runner = LiteRTRunner(model_bytes, retrain=RETRAIN_COMMAND, source=source,
+                                    expected_input=(1, *INPUT_SHAPE), batch=BATCH, num_threads=num_threads)
 
     def predict_proba(self, log_mels: np.ndarray) -> dict[str, np.ndarray]:
         """(n, N_MELS, N_FRAMES) -> {head: (n, n_classes) probabilities}."""
@@ -117,10 +124,8 @@ class LiteRTModel:
             chunk = log_mels[start : start + BATCH]
             batch[: len(chunk), ..., 0] = chunk
             batch[len(chunk) :] = 0.0
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            for head, index in self._outputs.items():
-                out[head][start : start + len(chunk)] = self._interpreter.get_tensor(index)[: len(chunk)]
+            for head, probs in self._runner.run(batch).items():
+                out[head][start : start + len(chunk)] = probs[: len(chunk)]
         return out
 
 
@@ -128,13 +133,12 @@ class SoundClassifier:
     """Labels sounds with the committed CNN and the DSP estimates, by the metadata's default methods."""
 
     def __init__(self, model_dir: Path | str = MODEL_DIR, *, num_threads: int = 1) -> None:
-        model_dir = Path(model_dir)
-        self.metadata = load_metadata(model_dir)
-        model_bytes = (model_dir / MODEL_FILE).read_bytes()
-        self.version = model_version(model_dir)
+        files = load_model(model_dir)
+        self.metadata = files.metadata
+        self.version = _version(files)
         defaults = self.metadata.get("default_methods", {})
         self.default_methods: dict[str, str] = {h: defaults.get(h, "cnn") for h in HEADS}
-        self.model = LiteRTModel(model_bytes, num_threads=num_threads)
+        self.model = LiteRTModel(files.model_bytes, num_threads=num_threads, source=files.model_path)
 
     def label(self, features: Sequence[SoundFeatures]) -> list[SoundLabels]:
         if not features:

@@ -5,21 +5,37 @@ One JSON file per indexed folder (under `$PICT2AUDIO_CACHE/index/`, or a path gi
 A file is re-labelled only when its (size, mtime_ns) changed and its content hash changed too, or when
 the model changed; removed files are dropped. The index is written once, at the end of a run, to a
 temporary file that replaces the old one (`os.replace`), so a killed run leaves the previous index as it was.
+
+Bad input never stops a run: a file that cannot be labelled (bad content, NaN samples, a symlink loop,
+permissions) is skipped with a reason and the rest is indexed. Nothing non-finite is ever written (the
+JSON is strict). File names are the `os.fsdecode` strings of the names on disk: a byte that is not UTF-8
+becomes a lone surrogate (U+DC80..U+DCFF), which the ASCII-only JSON writes as a `\\udcXX` escape, and
+`os.fsencode` gives the original bytes back. Worker processes die with the run (SIGKILL or SIGTERM
+included), so none is left behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import logging
+import math
 import os
+import signal
+import stat
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS
+from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS, SoundFeatures, UnusableAudio, features_for_file
 from bridge.atomic_write import write_atomically
 from bridge.core.audio_levels import fold_pitch
 from bridge.core.bank import Sample, SoundBank
@@ -33,6 +49,19 @@ CHUNK_FILES = 32  # files per worker task (one CNN batch)
 IN_PROCESS_BELOW = 48  # fewer files than this are labelled without starting worker processes
 
 ProgressFn = Callable[[int, int], None]
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 0.5  # where prctl is missing, a worker checks this often whether its parent is alive
+
+
+class Outcome(NamedTuple):
+    """What labelling one file gave: its index entry, or the reason it was skipped. `retry` marks a
+    skip caused by the file system (permissions, I/O, a vanished file) rather than by the file's
+    content: such a file is tried again on the next run instead of being remembered as bad."""
+
+    rel: str
+    entry: dict | None
+    reason: str | None = None
+    retry: bool = False
 
 
 def cache_dir() -> Path:
@@ -43,8 +72,9 @@ def cache_dir() -> Path:
 def default_index_path(folder: str | os.PathLike) -> Path:
     """Where the index of a folder lives: one file per absolute folder path, in the cache."""
     folder = Path(folder).resolve()
-    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
-    return cache_dir() / "index" / f"{folder.name or 'root'}-{digest}.json"
+    digest = hashlib.sha1(os.fsencode(folder)).hexdigest()[:12]  # the bytes of the path: any name works
+    name = os.fsencode(folder.name).decode("utf-8", "replace") or "root"  # the index's own name stays UTF-8
+    return cache_dir() / "index" / f"{name}-{digest}.json"
 
 
 @dataclass
@@ -69,24 +99,63 @@ class IndexReport:
 
 # --- scanning and hashing -------------------------------------------------------------------------
 
-def scan(folder: Path) -> dict[str, tuple[int, int]]:
-    """Relative path -> (size, mtime_ns) of every supported audio file under folder (recursive)."""
-    found: dict[str, tuple[int, int]] = {}
-    stack = [folder]
+@dataclass
+class ScanResult:
+    """found: relative path -> (size, mtime_ns) of every supported audio file; problems: relative path
+    -> why an entry that looked like one (or a folder) could not be looked at."""
+
+    found: dict[str, tuple[int, int]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def scan(folder: Path) -> ScanResult:
+    """Every supported audio file under folder (recursive; hidden folders and symlinked folders are not
+    entered). An entry that cannot be looked at is a problem of its own: the rest is still scanned."""
+    result = ScanResult()
+    stack = [str(folder)]
     while stack:
         current = stack.pop()
         try:
             with os.scandir(current) as it:
-                for entry in it:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not entry.name.startswith("."):
-                            stack.append(Path(entry.path))
-                    elif entry.name.lower().endswith(SUPPORTED_EXTENSIONS) and entry.is_file():
-                        st = entry.stat()
-                        found[os.path.relpath(entry.path, folder)] = (st.st_size, st.st_mtime_ns)
+                entries = list(it)
         except OSError as exc:
-            log.warning("cannot list %s: %s", current, exc)
-    return found
+            if current == str(folder):
+                raise SoundBankError(f"cannot list {folder} ({exc.strerror or exc}); make it readable") from exc
+            result.problems[os.path.relpath(current, folder)] = (
+                f"folder not readable ({exc.strerror or exc}): its files are not indexed; make it readable")
+            continue
+        for entry in entries:
+            _scan_entry(entry, folder, stack, result)
+    return result
+
+
+def _scan_entry(entry: os.DirEntry, folder: Path, stack: list[str], result: ScanResult) -> None:
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            if not entry.name.startswith("."):
+                stack.append(entry.path)
+            return
+        if not entry.name.lower().endswith(SUPPORTED_EXTENSIONS):
+            return
+        st = entry.stat()  # follows a symlink to its file
+    except OSError as exc:
+        problem = _stat_problem(entry, exc)
+        if problem:
+            result.problems[os.path.relpath(entry.path, folder)] = problem
+        return
+    if stat.S_ISREG(st.st_mode):  # a FIFO or device named .wav is not opened (reading one could block)
+        result.found[os.path.relpath(entry.path, folder)] = (st.st_size, st.st_mtime_ns)
+
+
+def _stat_problem(entry: os.DirEntry, exc: OSError) -> str | None:
+    """The skip reason of an entry whose stat failed; None for a file removed while scanning."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links): fix or remove the link"
+    if isinstance(exc, FileNotFoundError):
+        if not os.path.islink(entry.path):
+            return None
+        return "broken symlink (its target does not exist): fix or remove the link"
+    return f"unreadable ({exc.strerror or exc})"
 
 
 def file_sha256(path: str) -> str:
@@ -99,12 +168,15 @@ def file_sha256(path: str) -> str:
 _CLASSIFIER = None
 
 
-def _init_worker(model_dir: str | None, *, single_thread_blas: bool = True) -> None:
+def _init_worker(model_dir: str | None, parent_pid: int | None = None, *, single_thread_blas: bool = True) -> None:
     """Load the classifier once per worker process. The workers are one per core, so BLAS runs one
-    thread each (the mel projection is a small matrix product that multi-threading only slows down)."""
+    thread each (the mel projection is a small matrix product that multi-threading only slows down).
+    With parent_pid (a pool worker), the worker dies when that process does."""
     global _CLASSIFIER
     from bridge.adapters.sound_classifier import MODEL_DIR, SoundClassifier
 
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     if single_thread_blas:
         from threadpoolctl import threadpool_limits  # installed with librosa (via scikit-learn)
 
@@ -112,22 +184,42 @@ def _init_worker(model_dir: str | None, *, single_thread_blas: bool = True) -> N
     _CLASSIFIER = SoundClassifier(Path(model_dir) if model_dir else MODEL_DIR)
 
 
-def _label_chunk(folder: str, rels: list[str]) -> list[tuple[str, dict | None, str | None]]:
-    """Label a few files in one batch -> [(rel, entry or None, skip reason or None)]."""
-    from bridge.adapters.audio_features import UnusableAudio, features_for_file
+def _die_with_parent(parent_pid: int) -> None:
+    """A pool worker must not outlive an index run that is killed (SIGKILL, SIGTERM): its pipes to the
+    parent stay open in the worker itself, so it would wait for work forever. On Linux the kernel kills
+    the worker when its parent dies (prctl PR_SET_PDEATHSIG: the pool forks its workers from the thread
+    that submits, which lives as long as the pool); elsewhere a daemon thread polls the parent's pid."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            zero = ctypes.c_ulong(0)  # prctl is variadic: its arguments are unsigned longs
+            if libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), zero, zero, zero) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), name="parent-watch", daemon=True).start()
 
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _label_chunk(folder: str, rels: list[str]) -> list[Outcome]:
+    """Label a few files in one batch. A file that fails in any way is skipped with its reason: one
+    bad file never costs the others their labels."""
     assert _CLASSIFIER is not None, "worker not initialised"
-    out: list[tuple[str, dict | None, str | None]] = []
+    out: list[Outcome] = []
     good = []
     for rel in rels:
-        path = os.path.join(folder, rel)
-        try:
-            st = os.stat(path)
-            good.append((rel, st, file_sha256(path), features_for_file(path)))
-        except UnusableAudio as exc:
-            out.append((rel, None, exc.reason))
-        except OSError as exc:
-            out.append((rel, None, f"unreadable ({exc.strerror or exc})"))
+        features = _features(os.path.join(folder, rel), rel)
+        if isinstance(features, Outcome):
+            out.append(features)
+        else:
+            good.append((rel, *features))
     for (rel, st, digest, feats), labels in zip(good, _CLASSIFIER.label([g[3] for g in good])):
         entry = {
             "size": st.st_size,
@@ -143,12 +235,39 @@ def _label_chunk(folder: str, rels: list[str]) -> list[tuple[str, dict | None, s
             "dsp": {h: [v[0], round(v[1], 4)] for h, v in labels.dsp.items()},
             **feats.descriptors(),
         }
-        out.append((rel, entry, None))
+        if all_finite(entry):
+            out.append(Outcome(rel, entry))
+        else:  # a safety net: the features are checked, but NaN must never reach the index
+            out.append(Outcome(rel, None, "not finite (the labels came out NaN or infinite)"))
     return out
 
 
+def _features(path: str, rel: str) -> tuple[os.stat_result, str, SoundFeatures] | Outcome:
+    """(stat, sha256, SoundFeatures) of one file, or the Outcome that says why it cannot be labelled."""
+    try:
+        return os.stat(path), file_sha256(path), features_for_file(path)
+    except UnusableAudio as exc:
+        return Outcome(rel, None, exc.reason, exc.retry)
+    except OSError as exc:
+        return Outcome(rel, None, f"unreadable ({exc.strerror or exc})", retry=True)
+    except Exception as exc:  # a library failing on a file it should have refused: skip that file only
+        log.debug("labelling %s failed", path, exc_info=True)
+        return Outcome(rel, None, f"could not be labelled ({type(exc).__name__}: {exc})", retry=True)
+
+
+def all_finite(value: object) -> bool:
+    """True when no number in value (nested dicts and lists) is NaN or infinite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return True
+
+
 def _label_files(folder: Path, rels: list[str], *, model_dir: Path | None, workers: int,
-                 progress: ProgressFn | None) -> Iterator[tuple[str, dict | None, str | None]]:
+                 progress: ProgressFn | None) -> Iterator[Outcome]:
     if not rels:
         return
     chunks = [rels[i : i + CHUNK_FILES] for i in range(0, len(rels), CHUNK_FILES)]
@@ -171,11 +290,11 @@ def _label_files(folder: Path, rels: list[str], *, model_dir: Path | None, worke
     warm_up()  # before forking, so the workers start warm
     warm_up_inference()
 
-    init_args = (str(model_dir) if model_dir else None,)
+    init_args = (str(model_dir) if model_dir else None, os.getpid())
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init_args) as pool:
-        futures = [pool.submit(_label_chunk, str(folder), chunk) for chunk in chunks]
+        futures = {pool.submit(_label_chunk, str(folder), chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
-            results = future.result()
+            results = _chunk_results(future, futures[future])
             yield from results
             done += len(results)
             log.debug("labelled %d/%d", done, len(rels))
@@ -183,12 +302,31 @@ def _label_files(folder: Path, rels: list[str], *, model_dir: Path | None, worke
                 progress(done, len(rels))
 
 
+def _chunk_results(future: Future, chunk: list[str]) -> list[Outcome]:
+    """A worker's results; if the worker died (killed, out of memory, a crash in a decoder), its
+    files are skipped with that reason and tried again on the next run."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        reason = f"not labelled: a worker process died while labelling its batch ({exc}); run index again"
+        return [Outcome(rel, None, reason, retry=True) for rel in chunk]
+
+
 # --- the index file -------------------------------------------------------------------------------
 
 def read_index(index_path: Path) -> dict | None:
-    """The stored index, or None when there is none (or it is unusable: then it is rebuilt)."""
+    """The stored index, or None when there is none (or it is unusable: then it is rebuilt).
+
+    An index holding NaN or Infinity (which json.loads accepts, but this code never writes) still loads:
+    the samples with such values are dropped, so they are labelled again."""
+    non_finite: list[str] = []
+
+    def constant(name: str) -> float:
+        non_finite.append(name)
+        return float(name)  # "NaN", "Infinity", "-Infinity"
+
     try:
-        data = json.loads(index_path.read_text())
+        data = json.loads(index_path.read_bytes(), parse_constant=constant)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -197,12 +335,28 @@ def read_index(index_path: Path) -> dict | None:
     if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:
         log.warning("index %s has another schema; rebuilding it", index_path)
         return None
+    if non_finite:
+        _drop_non_finite(data, index_path)
     return data
 
 
+def _drop_non_finite(data: dict, index_path: Path) -> None:
+    for section in ("samples", "skipped"):
+        records = data.get(section)
+        if isinstance(records, dict):
+            bad = [rel for rel, record in records.items() if not all_finite(record)]
+            for rel in bad:
+                del records[rel]
+            if bad:
+                log.warning("index %s: %d %s record(s) held NaN or Infinity; they are redone", index_path,
+                            len(bad), section)
+
+
 def write_index(index_path: Path, data: dict) -> None:
-    """Atomic: a killed run leaves the previous index as it was."""
-    write_atomically(index_path, lambda handle: handle.write(json.dumps(data, separators=(",", ":")).encode()))
+    """Atomic: a killed run leaves the previous index as it was. Strict JSON (NaN or Infinity raise
+    ValueError, never written) and ASCII only, so names that are not UTF-8 are escaped, not broken."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False, ensure_ascii=True)
+    write_atomically(index_path, lambda handle: handle.write(text.encode("ascii")))
 
 
 def update_index(
@@ -221,18 +375,21 @@ def update_index(
     old = read_index(index_path) or {}
     old_entries: dict[str, dict] = old.get("samples", {}) if old.get("folder") == str(folder) else {}
     old_skipped: dict[str, dict] = old.get("skipped", {}) if old.get("folder") == str(folder) else {}
-    found = scan(folder)
+    scanned = scan(folder)
+    found = scanned.found
 
     report = IndexReport(folder=folder, index_path=index_path, entries={})
     report.removed = sorted(set(old_entries) - set(found))
-    skipped_records: dict[str, dict] = {}
+    skipped_records = {rel: _scan_skip_record(folder / rel, reason, version)
+                       for rel, reason in scanned.problems.items()}
     todo: list[str] = []
     touched = 0
     for rel, (size, mtime_ns) in found.items():
         entry, bad = old_entries.get(rel), old_skipped.get(rel)
         if entry and (entry["size"], entry["mtime_ns"]) == (size, mtime_ns) and entry["model_version"] == version:
             report.entries[rel] = entry
-        elif bad and (bad["size"], bad["mtime_ns"]) == (size, mtime_ns) and bad.get("model_version") == version:
+        elif bad and (bad["size"], bad["mtime_ns"]) == (size, mtime_ns) and bad.get("model_version") == version \
+                and not _retry(bad):
             skipped_records[rel] = bad
         elif entry and entry["model_version"] == version and _same_content(folder / rel, entry):
             report.entries[rel] = {**entry, "size": size, "mtime_ns": mtime_ns}  # touched, not changed
@@ -245,16 +402,18 @@ def update_index(
     n_workers = workers or os.cpu_count() or 1
     log.info("%s: labelling %d new or changed files (%d unchanged, %d removed) with %d worker(s)",
              folder, len(todo), report.reused, len(report.removed), n_workers if len(todo) >= IN_PROCESS_BELOW else 1)
-    for rel, entry, reason in _label_files(folder, todo, model_dir=model_dir, workers=n_workers, progress=progress):
-        if entry is not None:
-            report.entries[rel] = entry
-            report.labelled.append(rel)
+    for outcome in _label_files(folder, todo, model_dir=model_dir, workers=n_workers, progress=progress):
+        if outcome.entry is not None:
+            report.entries[outcome.rel] = outcome.entry
+            report.labelled.append(outcome.rel)
         else:
-            size, mtime_ns = found[rel]
-            skipped_records[rel] = {"size": size, "mtime_ns": mtime_ns, "reason": reason, "model_version": version}
+            size, mtime_ns = found[outcome.rel]
+            skipped_records[outcome.rel] = {"size": size, "mtime_ns": mtime_ns, "reason": outcome.reason,
+                                            "model_version": version, "retry": outcome.retry}
     report.skipped = {rel: rec["reason"] for rel, rec in sorted(skipped_records.items())}
 
-    changed = bool(todo or touched or report.removed or set(old_skipped) != set(skipped_records))
+    # A file tried again and skipped for the same reason changes nothing: the index is not rewritten.
+    changed = bool(report.labelled or touched or report.removed or old_skipped != skipped_records)
     if changed or not old:
         write_index(index_path, {
             "schema": INDEX_SCHEMA,
@@ -267,6 +426,22 @@ def update_index(
         report.written = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _retry(record: dict) -> bool:
+    """Whether a remembered skip is tried again. Records written before `retry` existed say
+    "unreadable (...)" for permission and I/O errors too: those are tried once more."""
+    return bool(record.get("retry", str(record.get("reason", "")).startswith("unreadable (")))
+
+
+def _scan_skip_record(path: Path, reason: str, version: str) -> dict:
+    """The index record of an entry the scan could not look at (found again by every scan)."""
+    try:
+        st = os.lstat(path)
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime_ns = 0, 0
+    return {"size": size, "mtime_ns": mtime_ns, "reason": reason, "model_version": version, "retry": True}
 
 
 def _same_content(path: Path, entry: dict) -> bool:
@@ -290,7 +465,9 @@ def bank_from_entries(folder: Path, entries: dict[str, dict]) -> SoundBank:
             confidence=dict(e["confidence"]),
             midi_note=float(midi) if midi is not None else None,
         ))
-        digest.update(f"{rel}\0{e['sha256']}\0{e['pitch']}{e['volume']}{e['timbre']}\n".encode())
+        # surrogateescape: a name that is not UTF-8 hashes as its bytes (UTF-8 names as they always did)
+        line = f"{rel}\0{e['sha256']}\0{e['pitch']}{e['volume']}{e['timbre']}\n"
+        digest.update(line.encode("utf-8", "surrogateescape"))
     return SoundBank(tuple(samples), version=digest.hexdigest()[:16])
 
 
@@ -310,4 +487,33 @@ def load_bank(folder: str | os.PathLike, *, index_path: Path | None = None, upda
         entries = data["samples"]
     if not entries:
         raise SoundBankError(f"no usable samples in {folder} (WAV, FLAC, OGG or AIFF files are indexed)")
-    return bank_from_entries(folder, entries)
+    return bank_from_entries(folder, playable_entries(folder, entries))
+
+
+def playable_entries(folder: Path, entries: dict[str, dict]) -> dict[str, dict]:
+    """The entries whose path is UTF-8. A name that is not is indexed (its bytes kept as surrogates) but
+    cannot be played: OSC sends paths as UTF-8 strings (python-osc refuses the whole bundle) and the
+    local player cannot open such a path. Those samples stay out of the bank, with one warning."""
+    playable = {rel: e for rel, e in entries.items() if is_utf8(str(folder / rel))}
+    if len(playable) < len(entries):
+        names = ", ".join(shown_path(folder / rel) for rel in sorted(set(entries) - set(playable))[:5])
+        advice = (f"{len(entries) - len(playable)} sample(s) of {shown_path(folder)} have names that are not UTF-8, "
+                  "which OSC and the local player cannot carry; rename them "
+                  f"(e.g. convmv -f latin1 -t utf8 -r --notest FOLDER): {names}")
+        if not playable:
+            raise SoundBankError(f"no playable samples: {advice}")
+        log.warning("left out of the bank: %s", advice)
+    return playable
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: a byte of the name on disk that is not UTF-8
+        return False
+    return True
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path for a message: bytes that are not UTF-8 show as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -4,9 +4,11 @@ Config file (default `~/.config/pict2audio/config.toml`, or `--config FILE`):
 
     [osc]
     targets = ["127.0.0.1:9000"]     # several allowed
-    latency_ms = 0                   # timetag look-ahead; 0 = immediately
-    control_port = 9001              # OSC control input; absent = off
+    latency_ms = 0                   # timetag look-ahead, 0..10000; 0 = immediately
+    control_port = 9001              # OSC control input, 1..65535; absent = off
     control_host = "127.0.0.1"
+    oscquery = true                  # serve the OSC namespace as OSCQuery (HTTP JSON, mDNS); false = off
+    oscquery_port = 0                # its TCP port on control_host; 0 = any free port (logged, in the HUD)
 
     [audio]
     output = "local"                 # "local" (pygame.mixer) or "none"
@@ -21,23 +23,50 @@ Config file (default `~/.config/pict2audio/config.toml`, or `--config FILE`):
 
     [midi]
     input = "virtual"                # a port name (or part of one), "virtual", or absent = off
-    backend = "mido.backends.rtmidi"
+    backend = "mido.backends.rtmidi" # mido.backends.NAME or mido.backends.NAME/API
+    output = "virtual"               # MIDI out: a port name (or part of one), "virtual", or absent = off
     [midi.mapping]                   # see the README's MIDI table
+    [midi.out]                       # note_off, note, timbre, channel, velocity, channels, programs (README)
+
+    [canvas]                         # read by the `play` command
+    window = "1000x620"
+    pen_width = 12
+    save_folder = "~/Pict2Audio"
+
+Every value is checked as it is read: a wrong type, a number out of range or a busy control port is a
+ConfigError naming the key (or flag), what arrived and what is expected, before anything starts. An
+unknown key or table is only a warning naming the nearest known one (a typo must not stop a show, but
+must not go unnoticed either).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import json
+import logging
+import math
 import os
+import socket
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bridge.core.drawing import LABEL_MODES, ONSETS, PlayMode
-from bridge.errors import ConfigError, DrawingError
+from bridge.core.midi_mapping import TARGETS, MidiMapping
+from bridge.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_OSC_TARGET = ("127.0.0.1", 9000)
+MAX_LATENCY_MS = 10_000.0  # a look-ahead evens out jitter (ms); seconds of it is a unit mix-up
+MAX_VOICES = 64
+# Commands that never listen for OSC control (replay drops control_port): a busy port is no reason to stop them.
+NO_CONTROL_INPUT = frozenset({"replay", "midi-learn"})
+
+Check = Callable[[Any, str], Any]
 
 
 def default_config_path() -> Path:
@@ -51,6 +80,8 @@ class Config:
     osc_latency_ms: float = 0.0
     control_host: str = "127.0.0.1"
     control_port: int | None = None
+    oscquery: bool = True  # --no-oscquery / [osc] oscquery: serve the OSC namespace as OSCQuery (HTTP, mDNS)
+    oscquery_port: int = 0  # --oscquery-port / [osc] oscquery_port: its TCP port; 0 = any free port
     audio: str = "local"
     voices: int = 16
     mode: PlayMode = field(default_factory=PlayMode)
@@ -58,21 +89,181 @@ class Config:
     midi_in: str | None = None
     midi_backend: str = "mido.backends.rtmidi"
     midi_mapping: dict[str, Any] = field(default_factory=dict)
+    midi_out: str | None = None  # --midi-out / [midi] output: a port name (or part of one), "virtual", or None
+    midi_out_options: dict[str, Any] = field(default_factory=dict)  # [midi.out], checked by MidiOutMapping
     config_path: Path | None = None
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
-    """'HOST:PORT' or 'PORT' -> (host, port)."""
+# -- value checks: (value, where) -> the typed value, or ConfigError naming `where` -----------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain_text(value: Any) -> bool:
+    """A non-empty string without control characters (NUL, newlines) or surrounding spaces."""
+    return isinstance(value, str) and value != "" and value == value.strip() and value.isprintable()
+
+
+def parse_host_port(text: Any, where: str = "--osc") -> tuple[str, int]:
+    """'HOST:PORT' or 'PORT' -> (host, port); ConfigError naming `where` otherwise."""
+    expected = "an OSC target as HOST:PORT with PORT 1..65535 (e.g. 127.0.0.1:9000)"
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}: expected {expected}, got {text!r}")
     host, sep, port = text.rpartition(":")
     if not sep:
         host, port = "127.0.0.1", text
-    try:
-        number = int(port)
-    except ValueError:
-        number = -1
-    if not 0 < number < 65536 or (sep and not host):
-        raise ConfigError(f"expected an OSC target as HOST:PORT (e.g. 127.0.0.1:9000), got {text!r}")
+    number = int(port) if port.isascii() and port.isdigit() else -1
+    if not 0 < number < 65536 or not _plain_text(host) or " " in host:
+        raise ConfigError(f"{where}: expected {expected}, got {text!r}")
     return host, number
+
+
+def _targets(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+    if isinstance(value, str):
+        raise ConfigError(f"{where}: expected a list of \"HOST:PORT\" strings, got the single string {value!r}; "
+                          f"write it as a list: targets = [{json.dumps(value)}]")
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{where}: expected a list of \"HOST:PORT\" strings, e.g. [\"127.0.0.1:9000\"], "
+                          f"got {value!r}")
+    return tuple(parse_host_port(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+
+def _latency(value: Any, where: str) -> float:
+    if not _is_number(value) or not 0 <= value <= MAX_LATENCY_MS:  # also false for nan and inf
+        raise ConfigError(f"{where}: expected a look-ahead of 0..{MAX_LATENCY_MS:g} ms (0 = send at once), "
+                          f"got {value!r}")
+    return float(value)
+
+
+def _port(value: Any, where: str) -> int:
+    if not _is_whole(value) or not 0 < value < 65536:
+        raise ConfigError(f"{where}: expected a UDP port 1..65535, got {value!r}")
+    return value
+
+
+def _host(value: Any, where: str) -> str:
+    if not _plain_text(value) or " " in value:
+        raise ConfigError(f"{where}: expected a host name or address, e.g. \"127.0.0.1\", got {value!r}")
+    return value
+
+
+def _choice(options: Iterable[str]) -> Check:
+    options = tuple(options)
+
+    def check(value: Any, where: str) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise ConfigError(f"{where}: expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _voices(value: Any, where: str) -> int:
+    if not _is_whole(value) or not 1 <= value <= MAX_VOICES:
+        raise ConfigError(f"{where}: expected 1..{MAX_VOICES} voices (a whole number), got {value!r}")
+    return value
+
+
+def _folder(value: Any, where: str) -> Path:
+    text = str(value) if isinstance(value, Path) else value
+    if not isinstance(text, str) or not text.strip() or "\0" in text:
+        raise ConfigError(f"{where}: expected a folder path, e.g. \"~/samples/my-bank\", got {value!r}")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:  # "~someone" for a user that does not exist
+        raise ConfigError(f"{where}: expected a folder path, got {text!r}, whose ~user is unknown here; "
+                          "write the full path") from exc
+
+
+def _midi_input(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip() or not value.isprintable():
+        raise ConfigError(f"{where}: expected a MIDI port name (or part of one, see `run_bridge.py midi-ports`) "
+                          f"or \"virtual\", got {value!r}; leave it out to run without MIDI")
+    return value
+
+
+def _midi_backend(value: Any, where: str) -> str:
+    from bridge.adapters.midi_mido import check_backend_name  # reads mido's folder only when asked
+
+    return check_backend_name(value, where)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    return value
+
+
+def _switch(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _tcp_port(value: Any, where: str) -> int:
+    if not _is_whole(value) or not 0 <= value < 65536:
+        raise ConfigError(f"{where}: expected a TCP port 1..65535, or 0 for any free port, got {value!r}")
+    return value
+
+
+# (table, key) -> (Config field, check). Fields "label_by"/"onset" make the PlayMode; None = checked only
+# (the [canvas] table is read by the play command, which checks the ranges).
+FILE_KEYS: dict[tuple[str, str], tuple[str | None, Check]] = {
+    ("osc", "targets"): ("osc_targets", _targets),
+    ("osc", "latency_ms"): ("osc_latency_ms", _latency),
+    ("osc", "control_port"): ("control_port", _port),
+    ("osc", "control_host"): ("control_host", _host),
+    ("osc", "oscquery"): ("oscquery", _switch),
+    ("osc", "oscquery_port"): ("oscquery_port", _tcp_port),
+    ("audio", "output"): ("audio", _choice(("local", "none"))),
+    ("audio", "voices"): ("voices", _voices),
+    ("engine", "label_by"): ("label_by", _choice(LABEL_MODES)),
+    ("engine", "onset"): ("onset", _choice(ONSETS)),
+    ("bank", "folder"): ("bank_folder", _folder),
+    ("midi", "input"): ("midi_in", _midi_input),
+    ("midi", "backend"): ("midi_backend", _midi_backend),
+    ("midi", "output"): ("midi_out", _midi_input),
+    ("canvas", "window"): (None, _text),
+    ("canvas", "pen_width"): (None, _number),
+    ("canvas", "save_folder"): (None, _folder),
+}
+MAPPING_KEYS: tuple[str, ...] = (*TARGETS, "channel", "latch")
+# Every table and its keys, for the unknown-key warnings ([midi] also holds the [midi.mapping] table).
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    **{table: tuple(k for t, k in FILE_KEYS if t == table) for table, _ in FILE_KEYS},
+    "midi": ("input", "backend", "mapping", "output", "out"),
+    "midi.mapping": MAPPING_KEYS,
+}
+
+# argparse dest -> (Config field, the flag as typed, check).
+FLAGS: dict[str, tuple[str, str, Check]] = {
+    "osc": ("osc_targets", "--osc", _targets),
+    "osc_latency_ms": ("osc_latency_ms", "--osc-latency-ms", _latency),
+    "control_port": ("control_port", "--control-port", _port),
+    "control_host": ("control_host", "--control-host", _host),
+    "oscquery": ("oscquery", "--no-oscquery", _switch),
+    "oscquery_port": ("oscquery_port", "--oscquery-port", _tcp_port),
+    "audio": ("audio", "--audio", _choice(("local", "none"))),
+    "voices": ("voices", "--voices", _voices),
+    "label_by": ("label_by", "--label-by", _choice(LABEL_MODES)),
+    "onset": ("onset", "--onset", _choice(ONSETS)),
+    "bank": ("bank_folder", "--bank", _folder),
+    "midi_in": ("midi_in", "--midi-in", _midi_input),
+    "midi_backend": ("midi_backend", "--midi-backend", _midi_backend),
+    "midi_out": ("midi_out", "--midi-out", _midi_input),
+}
 
 
 def add_session_options(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +272,8 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--osc", action="append", metavar="HOST:PORT", help="send OSC here (repeatable; default 127.0.0.1:9000)"
     )
-    parser.add_argument("--osc-latency-ms", type=float, help="OSC bundle timetag look-ahead in ms (default 0: now)")
+    parser.add_argument("--osc-latency-ms", type=float,
+                        help=f"OSC bundle timetag look-ahead, 0..{MAX_LATENCY_MS:g} ms (default 0: now)")
     parser.add_argument("--audio", choices=("local", "none"), help="play samples locally with pygame (default local)")
     parser.add_argument("--voices", type=int, metavar="N",
                         help="voices sounding at once, 1..64 (default 16; a new one beyond cuts the oldest)")
@@ -89,32 +281,52 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
                         help="stroke: every stroke is its own voice (default); canvas: the whole picture")
     parser.add_argument("--onset", choices=ONSETS, help="down: sound when the pen touches (default); up: at pen up")
     parser.add_argument("--bank", type=Path, metavar="FOLDER", help="sound bank folder (default: built-in bank)")
-    parser.add_argument("--control-port", type=int, metavar="PORT", help="listen for OSC control here (default: off)")
+    parser.add_argument("--control-port", type=int, metavar="PORT",
+                        help="listen for OSC control on this UDP port, 1..65535 (default: off)")
     parser.add_argument("--control-host", metavar="HOST", help="OSC control bind address (default 127.0.0.1)")
+    parser.add_argument("--no-oscquery", dest="oscquery", action="store_false", default=None,
+                        help="do not serve the OSC namespace as OSCQuery (HTTP JSON on --control-host, mDNS)")
+    parser.add_argument("--oscquery-port", type=int, metavar="PORT",
+                        help="OSCQuery HTTP port on --control-host (default 0: any free port, shown in the log)")
     parser.add_argument("--midi-in", metavar="PORT",
                         help="MIDI controller input: a port name or part of one (see midi-ports), or 'virtual'")
     parser.add_argument("--midi-backend", metavar="BACKEND",
-                        help="mido backend (default mido.backends.rtmidi; e.g. mido.backends.rtmidi/UNIX_JACK)")
+                        help="mido backend: mido.backends.NAME[/API] (default mido.backends.rtmidi; "
+                             "e.g. mido.backends.rtmidi/UNIX_JACK)")
+    parser.add_argument("--midi-out", metavar="PORT",
+                        help="send each voice as a MIDI note: an output port name or part of one, or 'virtual' "
+                             "(a port named 'Pict2Audio Out'); the mapping is [midi.out] in the config")
+
+
+# -- loading ------------------------------------------------------------------------------------------
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """The config file (if any), then each flag the user gave on top of it."""
+    """The config file (if any), then each flag the user gave on top of it; every value checked.
+
+    A control port (unless the command takes no control input) is bound and released at once, so a
+    port in use is a ConfigError now rather than a session that comes up without its control input.
+    """
     path: Path | None = getattr(args, "config", None)
     explicit = path is not None
     path = path or default_config_path()
     config = _from_toml(path, required=explicit) if (explicit or path.exists()) else Config()
-    changes: dict[str, Any] = {}
-    if getattr(args, "osc", None):
-        changes["osc_targets"] = tuple(parse_host_port(t) for t in args.osc)
-    for flag, name in (("osc_latency_ms", "osc_latency_ms"), ("audio", "audio"), ("bank", "bank_folder"),
-                       ("control_port", "control_port"), ("control_host", "control_host"),
-                       ("midi_in", "midi_in"), ("midi_backend", "midi_backend"), ("voices", "voices")):
-        value = getattr(args, flag, None)
+    config = _with_flags(config, args)
+    if config.control_port is not None and getattr(args, "command", None) not in NO_CONTROL_INPUT:
+        flagged = getattr(args, "control_port", None) is not None
+        where = "--control-port" if flagged else f"config file {config.config_path}: [osc] control_port"
+        check_port_free(config.control_host, config.control_port, where)
+    return config
+
+
+def _with_flags(config: Config, args: argparse.Namespace) -> Config:
+    values: dict[str, Any] = {}
+    for dest, (name, flag, check) in FLAGS.items():
+        value = getattr(args, dest, None)
         if value is not None:
-            changes[name] = value
-    mode_flags = {key: getattr(args, key, None) for key in ("label_by", "onset")}
-    changes["mode"] = replace(config.mode, **{k: v for k, v in mode_flags.items() if v is not None})
-    return _checked(replace(config, **changes), "--voices")
+            values[name] = check(value, flag)
+    mode = {key: values.pop(key) for key in ("label_by", "onset") if key in values}
+    return replace(config, **values, mode=replace(config.mode, **mode))
 
 
 def _from_toml(path: Path, *, required: bool) -> Config:
@@ -122,51 +334,113 @@ def _from_toml(path: Path, *, required: bool) -> Config:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         if required:
-            raise ConfigError(f"config file {path} does not exist") from exc
+            raise ConfigError(f"config file {path} does not exist; check the --config path") from exc
         return Config()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
-    osc, audio, bank, midi, engine = (_table(doc, key, path) for key in ("osc", "audio", "bank", "midi", "engine"))
-    try:
-        targets = tuple(parse_host_port(str(t)) for t in osc.get("targets", ["127.0.0.1:9000"]))
-        control_port = osc.get("control_port")
-        config = Config(
-            osc_targets=targets,
-            osc_latency_ms=float(osc.get("latency_ms", 0.0)),
-            control_host=str(osc.get("control_host", "127.0.0.1")),
-            control_port=None if control_port is None else int(control_port),
-            audio=str(audio.get("output", "local")),
-            voices=_whole(audio.get("voices", 16), "[audio] voices"),
-            mode=PlayMode(**{k: engine[k] for k in ("label_by", "onset") if k in engine}),
-            bank_folder=Path(bank["folder"]).expanduser() if "folder" in bank else None,
-            midi_in=midi.get("input"),
-            midi_backend=str(midi.get("backend", "mido.backends.rtmidi")),
-            midi_mapping=dict(midi.get("mapping", {})),
-            config_path=path,
-        )
-    except DrawingError as exc:  # a play mode the engine does not know
-        raise ConfigError(f"config file {path}: [engine] {exc.where.removeprefix('mode.')}: {exc.problem}") from exc
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"config file {path}: {exc}") from exc
-    if config.audio not in ("local", "none"):
-        raise ConfigError(f"config file {path}: [audio] output must be 'local' or 'none', got {config.audio!r}")
-    return _checked(config, f"config file {path}: [audio] voices")
-
-
-def _whole(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{where} must be a whole number, got {value!r}")
-    return value
-
-
-def _checked(config: Config, voices_where: str) -> Config:
-    if not 1 <= config.voices <= 64:
-        raise ConfigError(f"{voices_where}: expected 1..64 voices, got {config.voices}")
-    return config
+    tables = {table: _table(doc, table, path) for table in KNOWN_KEYS if "." not in table}
+    _warn_unknown(doc, tables, path)
+    values: dict[str, Any] = {}
+    for (table, key), (name, check) in FILE_KEYS.items():
+        if key in tables[table]:
+            value = check(tables[table][key], f"config file {path}: [{table}] {key}")
+            if name is not None:
+                values[name] = value
+    mode = PlayMode(**{key: values.pop(key) for key in ("label_by", "onset") if key in values})
+    mapping = _mapping(tables["midi"].get("mapping", {}), path)
+    values["midi_out_options"] = _midi_out_options(tables["midi"].get("out", {}), path)
+    return Config(**values, mode=mode, midi_mapping=mapping, config_path=path)
 
 
 def _table(doc: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     value = doc.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"config file {path}: [{key}] must be a table")
+        raise ConfigError(f"config file {path}: [{key}] must be a table of settings, got {key} = {value!r}; "
+                          f"write it as [{key}] followed by its keys")
     return value
+
+
+def _mapping(value: Any, path: Path) -> dict[str, Any]:
+    """The known keys of [midi.mapping], checked by MidiMapping (whose errors name the key)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"config file {path}: [midi] mapping must be a table ([midi.mapping]), got {value!r}")
+    known = {key: item for key, item in value.items() if key in MAPPING_KEYS}
+    try:
+        MidiMapping.from_dict(known)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    except (TypeError, ValueError) as exc:  # a value the mapping parser did not foresee
+        raise ConfigError(f"config file {path}: [midi.mapping] {exc}") from exc
+    return known
+
+
+def _midi_out_options(value: Any, path: Path) -> dict[str, Any]:
+    """The known keys of [midi.out] (an unknown one is a warning), checked by MidiOutMapping."""
+    from bridge.core.midi_out import OPTION_KEYS, MidiOutMapping
+
+    if not isinstance(value, dict):
+        raise ConfigError(f"config file {path}: [midi] out must be a table ([midi.out]), got {value!r}")
+    for key in value:
+        if key not in OPTION_KEYS:
+            log.warning("config file %s: [midi.out] unknown key %r; %s", path, key, _nearest(key, OPTION_KEYS, "'{}'"))
+    known = {key: item for key, item in value.items() if key in OPTION_KEYS}
+    try:
+        MidiOutMapping.from_dict(known)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    return known
+
+
+# -- unknown keys: a warning naming the nearest known one ---------------------------------------------
+
+
+def _warn_unknown(doc: dict[str, Any], tables: dict[str, dict[str, Any]], path: Path) -> None:
+    for name, value in doc.items():
+        if name not in tables:
+            log.warning("config file %s: %s", path, _unknown_top_level(name, value))
+    for table, content in tables.items():
+        for key in content:
+            if key not in KNOWN_KEYS[table]:
+                log.warning("config file %s: [%s] unknown key %r; %s", path, table, key,
+                            _nearest(key, KNOWN_KEYS[table], "'{}'"))
+    mapping = tables["midi"].get("mapping")
+    for key in mapping if isinstance(mapping, dict) else ():
+        if key not in MAPPING_KEYS:
+            log.warning("config file %s: [midi.mapping] unknown key %r; %s", path, key,
+                        _nearest(key, MAPPING_KEYS, "'{}'"))
+
+
+def _unknown_top_level(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return f"unknown table [{name}]; {_nearest(name, [t for t in KNOWN_KEYS if '.' not in t], '[{}]')}"
+    owners = [table for table, keys in KNOWN_KEYS.items() if name in keys]
+    if owners:
+        return f"unknown top-level key {name!r}; it belongs in [{owners[0]}] (ignored here)"
+    return f"unknown top-level key {name!r}; {_nearest(name, list(KNOWN_KEYS), '[{}]')}"
+
+
+def _nearest(name: str, known: Iterable[str], form: str) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean {form.format(close[0])}? (ignored)"
+    return f"ignored; known: {', '.join(form.format(k) for k in known)}"
+
+
+# -- the control port ---------------------------------------------------------------------------------
+
+
+def check_port_free(host: str, port: int, where: str) -> None:
+    """Bind the UDP `host:port` the OSC control server will listen on and release it at once;
+    ConfigError naming `where` when it is in use, not local, or not allowed."""
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.bind(sockaddr)
+    except (OSError, UnicodeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"{where}: cannot listen for OSC control on {host}:{port} ({reason}); expected a free UDP port on "
+            "a local address: choose another port (--control-port or [osc] control_port), check --control-host, "
+            "or stop the program using it"
+        ) from exc

@@ -1,7 +1,10 @@
 """Runs one Engine on a worker thread: any thread posts events, sinks receive the bundles.
 
 The canvas, the MIDI input and the OSC control input all post events here; the engine (with the
-classifier and matcher) runs only on the worker thread, so the UI never waits for a model. Sinks
+classifier and matcher) runs only on the worker thread, so the UI never waits for a model. The canvas's
+own events are always queued (`post`); an input anyone can flood (OSC control) uses `offer`, which drops
+the event (counted, with a rate-limited warning) when `max_waiting` events are already waiting, so a
+flood can neither grow the queue without bound nor put seconds of backlog before the next pen stroke. Sinks
 (OSC sender, local audio, HUD, recorders) are called on the worker thread with each bundle; a sink
 that raises is logged and the others still run.
 """
@@ -16,17 +19,21 @@ from collections.abc import Callable
 
 from bridge.core.engine import Engine
 from bridge.core.events import Event
+from bridge.core.log_limit import LogLimiter
 from bridge.core.protocol import Bundle
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Bundle], None]
 
+MAX_WAITING = 64  # events waiting before `offer` drops; a control takes ~0.02 ms, so this is ~1-2 ms of backlog
+
 
 class LiveSession:
     """Owns the engine's thread and the session clock (ms since the drawing started)."""
 
-    def __init__(self, engine: Engine, sinks: list[Sink] | None = None, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, engine: Engine, sinks: list[Sink] | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 max_waiting: int = MAX_WAITING, log_clock: Callable[[], float] = time.monotonic):
         self.engine = engine
         self.sinks: list[Sink] = list(sinks or [])
         self._clock = clock
@@ -36,6 +43,12 @@ class LiveSession:
         self.sink_errors: list[str] = []
         self.idle = threading.Event()
         self.idle.set()
+        self.max_waiting = max_waiting
+        self.dropped = 0  # events refused by offer() because the queue was full
+        self._lock = threading.Lock()  # guards _waiting, dropped and the idle flag together
+        self._waiting = 0  # events queued and not yet handled (the one being handled included)
+        self._drop_log = LogLimiter(
+            log, "engine busy: dropped %d more remote events in the last %.1f s", clock=log_clock)
 
     def now_ms(self) -> float:
         """The session clock: ms since the session (or the last clear) started."""
@@ -55,13 +68,42 @@ class LiveSession:
             self._queue.put(None)
             self._thread.join(timeout_s)
             self._thread = None
+        self._drop_log.flush()
+
+    @property
+    def waiting(self) -> int:
+        """Events queued and not yet handled."""
+        return self._waiting
 
     def post(self, event: Event) -> None:
-        """Queue an event from any thread, e.g. post(PenMove(x=10, y=20)); an event without t_ms happens now."""
+        """Queue an event from any thread, e.g. post(PenMove(x=10, y=20)); an event without t_ms happens now.
+
+        Never drops: for the canvas's own events, whose rate a person sets."""
         if event.t_ms is None:
             event = event.at(self.now_ms())
-        self.idle.clear()
+        with self._lock:
+            self._waiting += 1
+            self.idle.clear()
         self._queue.put(event)
+
+    def offer(self, event: Event) -> bool:
+        """Queue an event as `post` does unless `max_waiting` events are already waiting; then drop it
+        (counted in `dropped`, with a rate-limited warning) and return False. For inputs anyone can flood."""
+        if event.t_ms is None:
+            event = event.at(self.now_ms())
+        with self._lock:
+            full = self._waiting >= self.max_waiting
+            if full:
+                self.dropped += 1
+            else:
+                self._waiting += 1
+                self.idle.clear()
+        if full:
+            self._drop_log.log("engine busy (%d events waiting): dropped %s from a remote input",
+                               self.max_waiting, type(event).__name__)
+            return False
+        self._queue.put(event)
+        return True
 
     def wait_idle(self, timeout_s: float = 5.0) -> bool:
         """Block until every posted event has been handled (for tests and shutdown)."""
@@ -69,12 +111,18 @@ class LiveSession:
 
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
+            try:  # wakes up when a held-back drop count is due to be logged, else waits for an event
+                event = self._queue.get(timeout=self._drop_log.due_in())
+            except queue.Empty:
+                self._drop_log.tick()
+                continue
             if event is None:
                 return
             self.handle(event)
-            if self._queue.empty():
-                self.idle.set()
+            with self._lock:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self.idle.set()
 
     def handle(self, event: Event) -> Bundle | None:
         """Run one event and deliver its bundle (on the calling thread)."""

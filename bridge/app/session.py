@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bridge import __version__
+from bridge.app.background_sink import BackgroundSink
 from bridge.app.config import Config
 from bridge.app.live_session import LiveSession, Sink
 from bridge.core.bank import SoundBank
@@ -92,6 +93,10 @@ class SessionParts:
     sender: Any  # bridge.adapters.osc_out.OscSender
     audio: Any = None  # bridge.adapters.audio_pygame.LocalAudio, or None with --audio none
     control: Any = None  # bridge.adapters.osc_control.OscControlServer, or None without --control-port
+    midi_out: Any = None  # bridge.adapters.midi_out_mido.MidiOutput, or None without --midi-out
+    oscquery: Any = None  # bridge.adapters.oscquery_http.OscQueryServer, or None with --no-oscquery
+    mdns: Any = None  # bridge.adapters.oscquery_mdns.MdnsAdvert, started with the OSCQuery server
+    audio_feed: BackgroundSink | None = None  # hands the bundles to `audio` on its own thread
     _closed: bool = field(default=False, repr=False)
     _started: bool = field(default=False, repr=False)
 
@@ -106,19 +111,41 @@ class SessionParts:
                 except Exception:
                     self.close()
                     raise
+            if self.oscquery is not None:
+                try:
+                    self._start_oscquery()
+                except Exception:
+                    self.close()
+                    raise
         return self
+
+    def _start_oscquery(self) -> None:
+        """Serve the OSC namespace, naming the control port actually bound, and advertise it over mDNS."""
+        from bridge.adapters.oscquery_mdns import MdnsAdvert
+
+        self.oscquery.control_port = None if self.control is None else self.control.port
+        self.oscquery.start()
+        self.mdns = MdnsAdvert(host=self.oscquery.host, port=self.oscquery.port).start()
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.mdns is not None:
+            self.mdns.stop()  # the goodbye packets go out on the advert's own thread
+        if self.oscquery is not None:
+            self.oscquery.stop()
         if self.control is not None:
             self.control.stop()
         self.session.wait_idle(2.0)
         self.session.stop()
         self.sender.close()
+        if self.audio_feed is not None:
+            self.audio_feed.close()
         if self.audio is not None:
             self.audio.close()
+        if self.midi_out is not None:  # after the engine stopped: no note can start after its note-offs
+            self.midi_out.close()
 
 
 def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:
@@ -134,6 +161,15 @@ def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:
             encode_bundle(bundle)
 
 
+def _midi_output(config: Config, bank: SoundBank) -> Any:
+    """The MIDI output of `--midi-out` / `[midi] output` (None when unset or its port cannot be opened)."""
+    if not config.midi_out:
+        return None
+    from bridge.adapters.midi_out_mido import start_midi_output
+
+    return start_midi_output(config, bank)
+
+
 def build_session(
     config: Config,
     *,
@@ -144,7 +180,8 @@ def build_session(
 ) -> SessionParts:
     """Load the classifier and bank (unless given), wire the engine to OSC (and local audio), start the threads.
 
-    Sinks run on the engine thread in this order: OSC out, local audio, then `extra_sinks` (HUD, recorder).
+    Sinks run on the engine thread in this order: OSC out, local audio, MIDI out, then `extra_sinks` (HUD,
+    recorder).
     """
     from bridge.adapters.osc_out import OscSender
     from bridge.core.matching import Matcher
@@ -159,13 +196,17 @@ def build_session(
     engine = build_engine(classifier, bank, matcher=matcher, engine_config=engine_config(config))
     sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
     sinks: list[Sink] = [sender]
-    audio = None
+    audio = audio_feed = None
     if config.audio == "local":
         from bridge.adapters.audio_pygame import LocalAudio
 
         audio = LocalAudio(voices=config.voices)
         audio.open()  # no device: one warning line now, then a no-op
-        sinks.append(audio)
+        audio_feed = BackgroundSink(audio, name="local playback")  # decoding a file never delays the OSC
+        sinks.append(audio_feed)
+    midi_out = _midi_output(config, bank)
+    if midi_out is not None:
+        sinks.append(midi_out)
     sinks.extend(extra_sinks)
     warm_up(classifier, bank, matcher)
     session = LiveSession(engine, sinks)
@@ -174,7 +215,13 @@ def build_session(
         from bridge.adapters.osc_control import OscControlServer
 
         control = OscControlServer(session, host=config.control_host, port=config.control_port)
-    parts = SessionParts(config, classifier, bank, matcher, engine, session, sender, audio, control)
+    parts = SessionParts(config, classifier, bank, matcher, engine, session, sender, audio, control,
+                         audio_feed=audio_feed)
+    parts.midi_out = midi_out
+    if config.oscquery:  # started with the session, once the control port is bound
+        from bridge.adapters.oscquery_http import OscQueryServer
+
+        parts.oscquery = OscQueryServer(host=config.control_host, port=config.oscquery_port)
     log.info(
         "session: model %s, bank %s (%d samples), OSC to %s",
         engine.drawing.meta["model_version"], bank.version, len(bank),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay")
+FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out")
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,6 @@ def load_canvases(path: str, *, strokes: bool = False) -> list[tuple[int | None,
     """A file as 400x400 uint8 RGB canvases: (None, the whole picture), or with `strokes` a drawing's
     (stroke index, that stroke alone) for every pen stroke. An image is loaded and scaled."""
     from bridge.adapters.image_files import load_canvas_image
-    from bridge.core.drawing import drawing_from_json
-    from bridge.core.raster import rasterise, rasterise_strokes
 
     try:
         with open(path, "rb") as handle:
@@ -47,12 +45,24 @@ def load_canvases(path: str, *, strokes: bool = False) -> list[tuple[int | None,
     except OSError as exc:
         raise BridgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if head.startswith(b"{") or Path(path).suffix.lower() == ".json":
-        try:
-            drawing = drawing_from_json(Path(path).read_bytes())
-        except BridgeError as exc:
-            raise BridgeError(f"{path}: not a valid drawing: {exc}") from exc
-        return list(rasterise_strokes(drawing)) if strokes else [(None, rasterise(drawing))]
+        return _drawing_canvases(path, strokes=strokes)
     return [(None, load_canvas_image(path))]
+
+
+def _drawing_canvases(path: str, *, strokes: bool) -> list[tuple[int | None, np.ndarray]]:
+    """A saved drawing rendered by the one rasteriser (scaled to the 400 px canvas as `replay` scales it);
+    every error names the file."""
+    from bridge.adapters.drawing_files import read_drawing_bytes
+    from bridge.core.drawing import drawing_from_json
+    from bridge.core.raster import rasterise, rasterise_strokes
+
+    try:
+        drawing = drawing_from_json(read_drawing_bytes(path))
+        return list(rasterise_strokes(drawing)) if strokes else [(None, rasterise(drawing))]
+    except OSError as exc:
+        raise BridgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except BridgeError as exc:
+        raise BridgeError(f"{path}: not a valid drawing: {exc}") from exc
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """`index FOLDER`: label every sample of a folder (incrementally) and store the sound bank index.
 
 Exit codes: 0 all files labelled, 3 some files were skipped (listed with their reasons), 1 error.
+A skipped file is named on stderr and, with --json, as a `{"file": ..., "skipped": reason}` line.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bridge.adapters.soundbank_index import IndexReport
 
 EXIT_SKIPPED = 3
 
@@ -67,25 +73,38 @@ def sample_json(path: str, entry: dict) -> dict:
     }
 
 
+def json_lines(report: IndexReport) -> Iterator[str]:
+    """The --json output: one object per sample, then one per skipped file (`file`, `skipped`: the
+    reason). Strict JSON: a NaN or an infinity raises ValueError instead of being printed."""
+    for path, entry in report.samples():
+        yield json.dumps(sample_json(path, entry), allow_nan=False)
+    for rel, reason in report.skipped.items():
+        yield json.dumps({"file": str(report.folder / rel), "skipped": reason}, allow_nan=False)
+
+
 def run(args: argparse.Namespace) -> int:
-    from bridge.adapters.soundbank_index import update_index
+    from bridge.adapters.soundbank_index import is_utf8, shown_path, update_index
 
     progress = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
     report = update_index(args.folder, index_path=args.index, workers=args.workers, progress=progress)
     if args.json:
         out = sys.stdout
         try:
-            for path, entry in report.samples():
-                out.write(json.dumps(sample_json(path, entry)) + "\n")
+            for line in json_lines(report):
+                out.write(line + "\n")
             out.flush()
         except BrokenPipeError:  # the reader went away (`| head`): stop writing, quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     summary = (
-        f"{len(report.entries)} samples in the index {report.index_path} "
+        f"{len(report.entries)} samples in the index {shown_path(report.index_path)} "
         f"({len(report.labelled)} labelled, {report.reused} unchanged, {len(report.removed)} removed, "
         f"{len(report.skipped)} skipped) in {report.seconds:.2f} s"
     )
     print(summary, file=sys.stderr)
+    not_utf8 = sum(not is_utf8(path) for path, _ in report.samples())
+    if not_utf8:
+        print(f"note: {not_utf8} sample(s) have names that are not UTF-8: indexed, but left out of the bank "
+              "when playing (OSC and the local player need UTF-8 paths); rename them to play them", file=sys.stderr)
     for rel, reason in report.skipped.items():
-        print(f"skipped {report.folder / rel}: {reason}", file=sys.stderr)
+        print(f"skipped {shown_path(report.folder / rel)}: {reason}", file=sys.stderr)
     return EXIT_SKIPPED if report.skipped else 0

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("midi-learn", help="bind a MIDI control to a label or action (saved to the config)")
     parser.add_argument("target", choices=TARGETS, help="what the next control you move will drive")
     parser.add_argument("--midi-in", metavar="PORT", help="MIDI input: name or part of one, or 'virtual'")
-    parser.add_argument("--midi-backend", metavar="BACKEND", help="mido backend (default mido.backends.rtmidi)")
+    parser.add_argument("--midi-backend", metavar="BACKEND",
+                        help="mido backend: mido.backends.NAME[/API] (default mido.backends.rtmidi)")
     parser.add_argument("--config", type=Path,
                         help="TOML config file to update (default ~/.config/pict2audio/config.toml)")
     parser.add_argument("--timeout-s", type=float, default=60.0, help="give up after this long (default 60)")
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from bridge.adapters.midi_mido import MidiInput, save_mapping
     from bridge.app.config import default_config_path, load_config
     from bridge.core.midi_mapping import MidiMapper, MidiMapping
-    from bridge.errors import ConfigError
+    from bridge.errors import BridgeError, ConfigError
 
     config = load_config(args)
     if not config.midi_in:
@@ -37,12 +38,16 @@ def run(args: argparse.Namespace) -> int:
     if not midi.open():
         return 1
     done = threading.Event()
-    saved = []
+    saved: list[str] = []
+    failed: list[Exception] = []
 
     def learned(target: str, binding: object, mapping: MidiMapping) -> None:
+        """On the MIDI thread: save, and hand any failure to the main thread to report."""
         try:
             save_mapping(path, mapping)
             saved.append(f"{target} = {binding}, saved to {path}")
+        except Exception as exc:  # reported below as one error line, not lost on the MIDI thread
+            failed.append(exc)
         finally:
             done.set()
 
@@ -55,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
     finally:
         midi.close()
+    if failed:
+        exc = failed[0]
+        raise exc if isinstance(exc, BridgeError) else BridgeError(f"MIDI learn: the mapping was not saved: {exc}")
     if not saved:
         return 1
     print(f"MIDI learn: {saved[0]}")

@@ -11,15 +11,17 @@ from bridge.adapters.midi_mido import DEFAULT_BACKEND, VIRTUAL, VIRTUAL_PORT_NAM
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("midi-ports", help="list MIDI input and output ports (for --midi-in)")
     parser.add_argument("--midi-backend", metavar="BACKEND",
-                        help=f"only this mido backend, e.g. '{DEFAULT_BACKEND}/UNIX_JACK' "
+                        help=f"only this mido backend, mido.backends.NAME[/API], e.g. '{DEFAULT_BACKEND}/UNIX_JACK' "
                              f"(default: every API compiled into python-rtmidi)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from bridge.adapters.midi_mido import MidiError, list_ports
+    from bridge.adapters.midi_mido import MidiError, check_backend_name, list_ports
 
-    backends = [args.midi_backend] if args.midi_backend else _rtmidi_backends()
+    if args.midi_backend is not None:  # checked before mido imports it: any module name would be run
+        check_backend_name(args.midi_backend, "--midi-backend")
+    backends = [args.midi_backend] if args.midi_backend is not None else _rtmidi_backends()
     usable = 0
     for backend in backends:
         print(f"{backend}:")
@@ -36,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"use --midi-in NAME (or part of it), or --midi-in {VIRTUAL} for a virtual input '{VIRTUAL_PORT_NAME}'; "
           "with a backend other than the default, add --midi-backend")
+    print("send the voices as notes with --midi-out NAME (one of the outputs above, or part of it), or --midi-out "
+          "virtual for a virtual output 'Pict2Audio Out'")
     return 0
 
 

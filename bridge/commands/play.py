@@ -41,9 +41,9 @@ def _canvas_table(config: Config) -> dict:
         table = tomllib.loads(config.config_path.read_text(encoding="utf-8")).get("canvas", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {config.config_path}: {exc}") from exc
-    if not isinstance(table, dict) or set(table) - {"window", "pen_width", "save_folder"}:
-        raise ConfigError(f"config file {config.config_path}: [canvas] takes window, pen_width and save_folder")
-    return table
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {config.config_path}: [canvas] must be a table")
+    return table  # unknown keys were already named with a warning when the config was loaded
 
 
 def _window_size(text: str | None) -> tuple[int, int] | None:
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from bridge.ui.canvas_app import CanvasApp, CanvasOptions
     from bridge.ui.latency import LatencyProbe
+    from bridge.ui.notices import SessionNotices
     from bridge.ui.session_link import SessionLink
 
     table = _canvas_table(config)
@@ -76,26 +77,39 @@ def run(args: argparse.Namespace) -> int:
     options = CanvasOptions(
         osc_targets=config.osc_targets, audio=config.audio, **{k: v for k, v in chosen.items() if v is not None}
     )
-    probe = LatencyProbe()
-    link = SessionLink(lambda: _build(config, probe))
-    app = CanvasApp(link, options, probe=probe, on_first_frame=_first_frame if args.exit_after_first_frame else None)
-    link.start()
-    midi = _start_midi(app, link, config)
+    probe, notices = LatencyProbe(), SessionNotices()
+    link = SessionLink(lambda: _build(config, probe, notices))
+    app = CanvasApp(link, options, probe=probe, notices=notices,
+                    on_first_frame=_first_frame if args.exit_after_first_frame else None)
+    app.open()  # before anything loads: without a display this stops here and says how to run
+    midi = None
     try:
+        link.start()
+        midi = _start_midi(app, link, config)
+        app.midi, app.midi_wanted = midi, config.midi_in
         return app.run()
     finally:
+        if app.running:  # stopped before run() (a bad MIDI mapping): run() did not close the window
+            app.close()
         if midi is not None:
             midi.close()
 
 
-def _build(config: Config, probe):
-    """On the loader thread: the session, and the audio device opened now rather than at the first pen-up."""
+def _build(config: Config, probe, notices=None):
+    """On the loader thread: the session, and the audio device opened now rather than at the first pen-up.
+
+    `probe` (pen-to-OSC latency) and `notices` (clears from other inputs) are the canvas's session sinks.
+    The probe runs right after the OSC sender: the HUD's pen-to-OSC figure must not include the time the
+    local audio sink takes (decoding a sample) after the datagram has left."""
     from bridge.app.session import build_session
 
-    parts = build_session(config, extra_sinks=(probe,))
+    parts = build_session(config, extra_sinks=(probe,) if notices is None else (probe, notices), start=False)
+    sinks = parts.session.sinks
+    sinks.remove(probe)
+    sinks.insert(sinks.index(parts.sender) + 1, probe)
     if parts.audio is not None:
         parts.audio.open()
-    return parts
+    return parts.start()
 
 
 def _first_frame(app) -> None:

@@ -2,6 +2,7 @@
 
     run_bridge.py replay DRAWING.json|FOLDER... [--speed X | --fast] [--osc HOST:PORT]... [--audio local|none]
                          [--midi-file F] [--show] [--render OUT.wav]
+                         [--midi-out PORT|virtual] [--midi OUT.mid]
 
 A folder stands for its *.json files in natural name order (2 before 10). A file that cannot be read
 or does not follow the drawing schema gets one line on stderr naming the field and the problem, and
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--render-rate", type=int, default=44100, metavar="HZ", help="WAV sample rate (44100)")
     parser.add_argument("--render-format", choices=("pcm16", "float"), default="pcm16",
                         help="WAV sample format (default pcm16)")
+    parser.add_argument("--midi", type=Path, metavar="OUT.mid",
+                        help="write the notes (the MIDI out mapping, [midi.out]) to a Standard MIDI File, on the "
+                             "--render timeline")
     add_session_options(parser)
     parser.set_defaults(func=run)
 
@@ -87,12 +91,16 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 def read_drawing(path: Path) -> Drawing:
-    """The drawing in `path`; DrawingError (naming the field) if it cannot be used."""
+    """The drawing in `path`, scaled to the 400 px canvas the engine draws on (as `classify` scales it);
+    DrawingError (naming the field) if it cannot be used."""
+    from bridge.adapters.drawing_files import read_drawing_bytes
+    from bridge.core.raster import scaled_to_canvas
+
     try:
-        data = path.read_bytes()
+        data = read_drawing_bytes(path)
     except OSError as exc:
         raise DrawingError("", f"cannot be read ({exc.strerror or exc})") from exc
-    return drawing_from_json(data)
+    return scaled_to_canvas(drawing_from_json(data))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     for line in missing:
         print(line, file=sys.stderr)
     failures = list(missing)
-    config = replace(load_config(args), control_port=None)  # a replay takes no live control input
+    # a replay takes no live control input, and advertises no OSC namespace (OSCQuery) to control
+    config = replace(load_config(args), control_port=None, oscquery=False)
     extra = _midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else ()
     speed = None if args.fast else args.speed
     parts = build_session(config, start=False)
@@ -111,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     current = session_meta(parts.classifier, parts.bank)
     onsets: list[Any] = []
     timeline_ms = 0.0
+    midi_bundles: list[tuple[float, Any]] = []  # (t_ms on the --midi file's timeline, bundle)
+    midi_timeline_ms = 0.0
     replayed = 0
     try:
         for path in files:
@@ -126,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(DRAWING_GAP_MS / speed / 1000.0)
             replayed += 1
             if window is not None:
-                window.start(path.name)
+                window.start(path.name, of=len(files))
             settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args))
             engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings)
             result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
@@ -139,8 +150,18 @@ def run(args: argparse.Namespace) -> int:
             if args.render:
                 onsets.extend(_onsets(result, offset_ms=timeline_ms - result.first_t_ms))
                 timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
+            if args.midi:  # the same timeline as --render: the first event at 0, DRAWING_GAP_MS between drawings
+                offset_ms = midi_timeline_ms - result.first_t_ms
+                midi_bundles.extend((t_ms + offset_ms, bundle) for t_ms, bundle in result.bundles)
+                midi_timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
         if speed is not None and parts.audio is not None:
+            if parts.audio_feed is not None:
+                parts.audio_feed.flush()  # the last notes have started
             _let_ring(parts.audio)
+        if speed is not None and parts.midi_out is not None:  # the last notes end with their samples, as in --midi
+            parts.midi_out.wait_sample_ends(MAX_TAIL_S)
+        if window is not None:  # --show: the last picture and its notes stay up until the window is closed
+            window.wait_closed()
     except ReplayClosed:
         print("replay stopped: window closed", file=sys.stderr)
         return 130
@@ -148,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         if window is not None:
             window.close()
         parts.close()
+    if args.midi:
+        _write_midi(midi_bundles, args.midi, config, parts.bank)
     if args.render and onsets:
         _render(onsets, args)
     elif args.render:
@@ -192,6 +215,21 @@ def _render(onsets: list[Any], args: argparse.Namespace) -> None:
     report = render_wav(onsets, args.render, sample_rate_hz=args.render_rate, subtype=args.render_format)
     for path in report.missing:
         print(f"{path}: warning: sample cannot be read; left out of the bounce", file=sys.stderr)
+    print(report.summary())
+
+
+def _write_midi(bundles: list[tuple[float, Any]], path: Path, config: Any, bank: Any) -> None:
+    """The replayed notes as a MIDI file, through the live MIDI out's mapping ([midi.out])."""
+    from bridge.adapters.midi_out_mido import write_midi_file
+    from bridge.adapters.sample_info import SampleLengths
+    from bridge.core.midi_out import MidiOutMapping, sample_notes
+
+    if not any(bundle.find("play") is not None for _, bundle in bundles):
+        print(f"{path}: nothing was played, so no MIDI file was written", file=sys.stderr)
+        return
+    mapping = MidiOutMapping.from_dict(config.midi_out_options)
+    report = write_midi_file(path, bundles, mapping=mapping, sample_length_ms=SampleLengths(),
+                             sample_note=sample_notes(bank) if mapping.note == "sample" else None)
     print(report.summary())
 
 

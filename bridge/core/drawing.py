@@ -14,12 +14,18 @@ JSON schema, version 1 (unknown top-level keys are kept in `extra` and written b
 `t_ms` is the time since the drawing started; within a stroke it never decreases. `controls`
 (optional) records the live control events (MIDI or OSC overrides, triggers) so a replay repeats them;
 `mode` (optional) records how strokes became voices, so a replay plays them the same way.
+
+A drawing saved on another canvas size is scaled to the 400 px canvas where it is drawn (`canvas_scale`:
+each axis on its own, a pen width by the mean of the two). The limits below are checked when a drawing
+is parsed, so a file that passes can be rasterised, classified and replayed without overflowing or
+running for hours; the README ("Saved drawings") lists them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +46,20 @@ LABEL_MODES = ("stroke", "canvas")
 ONSETS = ("down", "up")
 CONTROL_KIND_OF: dict[type, str] = {SetOverride: "override", ReleaseOverrides: "release", Trigger: "trigger"}
 CONTROL_KINDS = tuple(CONTROL_KIND_OF.values())
+
+# Limits of a saved drawing (README "Saved drawings"), far above what a session at the canvas records.
+MAX_DRAWING_BYTES = 16 * 1024 * 1024  # the largest drawing below, indented, is ~7 MB
+CANVAS_SIDE_RANGE_PX = (40, 4000)  # 1/10..10x the 400 px canvas: a 0.001 px file value stays < 0.01 px
+COORDINATE_MARGIN = 1.0  # points may lie up to one canvas width/height beyond each edge (they draw nothing)
+MAX_PEN_WIDTH_PX = 2 * PEN_WIDTH_RANGE_PX[1]  # 60 px once scaled to the 400 px canvas (the slider's 30, doubled)
+MAX_DURATION_MS = 24 * 3600 * 1000.0  # t_ms of any point or control: a day; a real-time replay waits that long
+MAX_STROKES = 10_000
+MAX_POINTS_PER_STROKE = 20_000  # minutes of one continuous stroke at a point every 8-16 ms
+MAX_POINTS = 100_000  # in all strokes: parsed in < 1 s, rasterised whole in a few s
+MAX_CONTROLS = 100_000
+MAX_META_DEPTH = 32  # nesting of the free-form `meta` and unknown top-level keys
+# The widest pen a Stroke may have in its own canvas's px: MAX_PEN_WIDTH_PX on the largest canvas.
+MAX_STROKE_WIDTH_PX = MAX_PEN_WIDTH_PX * CANVAS_SIDE_RANGE_PX[1] / CANVAS_SIZE_PX
 
 
 @dataclass(frozen=True)
@@ -71,9 +91,9 @@ class Stroke:
         object.__setattr__(self, "color", format_hex_color(parse_hex_color(self.color)))
         if self.tool not in TOOLS:
             raise DrawingError("tool", f"expected one of {', '.join(TOOLS)}, got {self.tool!r}")
-        if not math.isfinite(self.width_px) or not 0 < self.width_px <= 2 * PEN_WIDTH_RANGE_PX[1]:
-            limit = 2 * PEN_WIDTH_RANGE_PX[1]
-            raise DrawingError("width", f"expected a width in px in (0, {limit:g}], got {self.width_px!r}")
+        if not math.isfinite(self.width_px) or not 0 < self.width_px <= MAX_STROKE_WIDTH_PX:
+            limit = MAX_STROKE_WIDTH_PX
+            raise DrawingError("width", f"expected a width in px in (0, {limit:g}], got {_show(self.width_px)}")
 
     @property
     def rgb(self) -> tuple[int, int, int]:
@@ -164,14 +184,35 @@ def _compact(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+def canvas_scale(width_px: float, height_px: float, size_px: int = CANVAS_SIZE_PX) -> tuple[float, float, float]:
+    """(x, y, pen width) factors from a width x height canvas to the size_px square canvas.
+
+    Each axis is stretched on its own and a pen width by the mean of the two, so a square canvas of any
+    size scales uniformly. The one definition of scaling: validation checks pen widths with it and
+    `bridge.core.raster.scaled_to_canvas` draws with it."""
+    sx, sy = size_px / width_px, size_px / height_px
+    return sx, sy, (sx + sy) / 2
+
+
 def drawing_from_json(text: str | bytes) -> Drawing:
-    """Parse and validate a saved drawing; raises DrawingError naming the field and the problem."""
+    """Parse and validate a saved drawing; raises DrawingError naming the field and the problem.
+
+    Never raises anything else, whatever the text: a file that passes stays within the limits above."""
+    if len(text) > MAX_DRAWING_BYTES:
+        unit = "bytes" if isinstance(text, bytes) else "characters"
+        problem = f"{len(text)} {unit} long; a drawing has at most {MAX_DRAWING_BYTES} (split it into several)"
+        raise DrawingError("(file)", problem)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DrawingError(f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})") from exc
     except UnicodeDecodeError as exc:
-        raise DrawingError("", f"not a text file ({exc.reason})") from exc
+        raise DrawingError("(file)", f"not a text file ({exc.reason}); expected UTF-8 JSON") from exc
+    except RecursionError as exc:
+        problem = f"lists or objects nested too deeply to read; expected meta nested at most {MAX_META_DEPTH} levels"
+        raise DrawingError("(file)", problem) from exc
+    except ValueError as exc:  # an integer literal longer than Python converts (4300 digits)
+        raise DrawingError("(file)", f"a number too long to read ({exc}); expected numbers a float can hold") from exc
     return drawing_from_dict(doc)
 
 
@@ -179,27 +220,24 @@ def drawing_from_dict(doc: Any) -> Drawing:
     if not isinstance(doc, dict):
         raise DrawingError("(top level)", f"expected a JSON object, got {_kind(doc)}")
     if doc.get("format", FORMAT_NAME) != FORMAT_NAME:
-        raise DrawingError("format", f"expected {FORMAT_NAME!r}, got {doc.get('format')!r}")
+        raise DrawingError("format", f"expected {FORMAT_NAME!r}, got {_show(doc.get('format'))}")
     version = doc.get("version")
-    if version != SCHEMA_VERSION:
+    if isinstance(version, bool) or version != SCHEMA_VERSION:  # True == 1 in Python
         raise DrawingError(
-            "version", f"expected schema version {SCHEMA_VERSION}, got {version!r} (saved by a newer program?)"
+            "version", f"expected schema version {SCHEMA_VERSION}, got {_show(version)} (saved by a newer program?)"
         )
     width, height = _canvas_size(doc.get("canvas"))
-    strokes_doc = doc.get("strokes")
-    if not isinstance(strokes_doc, list):
-        raise DrawingError("strokes", f"expected a list of strokes, got {_kind(strokes_doc)}")
-    strokes = tuple(_stroke_from_dict(s, f"strokes[{i}]") for i, s in enumerate(strokes_doc))
+    strokes = _strokes_from_list(doc.get("strokes"), width, height)
     meta = doc.get("meta", {})
     if not isinstance(meta, dict):
         raise DrawingError("meta", f"expected an object, got {_kind(meta)}")
-    controls_doc = doc.get("controls", [])
-    if not isinstance(controls_doc, list):
-        raise DrawingError("controls", f"expected a list of control events, got {_kind(controls_doc)}")
-    controls = tuple(_control_from_dict(c, f"controls[{i}]") for i, c in enumerate(controls_doc))
+    _check_free_form(meta, "meta")
+    controls = _controls_from_list(doc.get("controls", []))
     mode = _mode_from_dict(doc["mode"]) if "mode" in doc else None
     known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode")
     extra = {k: v for k, v in doc.items() if k not in known}
+    for key, value in extra.items():
+        _check_free_form(value, _field(key))
     return Drawing(strokes, width, height, meta, extra, controls, mode)
 
 
@@ -208,78 +246,209 @@ def _mode_from_dict(doc: Any) -> PlayMode:
         raise DrawingError("mode", f"expected {{\"label_by\": ..., \"onset\": ...}}, got {_kind(doc)}")
     unknown = sorted(set(doc) - {"label_by", "onset"})
     if unknown:
-        raise DrawingError(f"mode.{unknown[0]}", "unknown key; expected label_by or onset")
+        raise DrawingError(f"mode.{_field(unknown[0])}", "unknown key; expected label_by or onset")
+    for key, choices in (("label_by", LABEL_MODES), ("onset", ONSETS)):
+        if key in doc and doc[key] not in choices:
+            raise DrawingError(f"mode.{key}", f"expected one of {', '.join(choices)}, got {_show(doc[key])}")
     return PlayMode(**doc)
+
+
+def _controls_from_list(doc: Any) -> tuple[ControlEvent, ...]:
+    if not isinstance(doc, list):
+        raise DrawingError("controls", f"expected a list of control events, got {_kind(doc)}")
+    if len(doc) > MAX_CONTROLS:
+        raise DrawingError("controls", f"{len(doc)} control events; a drawing has at most {MAX_CONTROLS} (split it)")
+    return tuple(_control_from_dict(c, f"controls[{i}]") for i, c in enumerate(doc))
 
 
 def _control_from_dict(doc: Any, where: str) -> ControlEvent:
     if not isinstance(doc, dict):
         raise DrawingError(where, f"expected a control object, got {_kind(doc)}")
-    t_ms = doc.get("t_ms")
-    if not _is_number(t_ms) or t_ms < 0:
-        raise DrawingError(f"{where}.t_ms", f"expected a time in ms >= 0, got {t_ms!r}")
+    t_ms = _as_float(doc.get("t_ms"))
+    if t_ms is None or not 0 <= t_ms <= MAX_DURATION_MS:
+        problem = f"expected a time in ms >= 0 and <= {MAX_DURATION_MS:.0f} (24 h), got {_show(doc.get('t_ms'))}"
+        raise DrawingError(f"{where}.t_ms", problem)
     kind = doc.get("kind")
     if kind == "override":
+        head, value = doc.get("head"), doc.get("value")
+        if not isinstance(head, str) or not (value is None or isinstance(value, int | str)):
+            problem = f"expected a head name and an int, a string or null, got {_show(head)} = {_show(value)}"
+            raise DrawingError(f"{where}.override", problem)
         try:
-            return SetOverride(t_ms=float(t_ms), head=doc.get("head"), value=doc.get("value"))  # type: ignore[arg-type]
+            return SetOverride(t_ms=t_ms, head=head, value=value)
         except LabelError as exc:
-            raise DrawingError(f"{where}.override", str(exc)) from exc
+            raise DrawingError(f"{where}.override", _short(str(exc))) from exc
     if kind == "release":
-        return ReleaseOverrides(t_ms=float(t_ms))
+        return ReleaseOverrides(t_ms=t_ms)
     if kind == "trigger":
-        return Trigger(t_ms=float(t_ms))
-    raise DrawingError(f"{where}.kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {kind!r}")
+        return Trigger(t_ms=t_ms)
+    raise DrawingError(f"{where}.kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {_show(kind)}")
 
 
 def _canvas_size(canvas: Any) -> tuple[int, int]:
     if not isinstance(canvas, dict):
         raise DrawingError("canvas", f"expected {{\"width\": 400, \"height\": 400}}, got {_kind(canvas)}")
+    low, high = CANVAS_SIDE_RANGE_PX
     size = []
     for key in ("width", "height"):
         value = canvas.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
-            raise DrawingError(f"canvas.{key}", f"expected a whole number of px (1..10000), got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise DrawingError(f"canvas.{key}", f"expected a whole number of px ({low}..{high}), got {_show(value)}")
         size.append(value)
     return size[0], size[1]
 
 
-def _stroke_from_dict(doc: Any, where: str) -> Stroke:
+def _strokes_from_list(doc: Any, width: int, height: int) -> tuple[Stroke, ...]:
+    if not isinstance(doc, list):
+        raise DrawingError("strokes", f"expected a list of strokes, got {_kind(doc)}")
+    if len(doc) > MAX_STROKES:
+        raise DrawingError("strokes", f"{len(doc)} strokes; a drawing has at most {MAX_STROKES} (split it)")
+    strokes = []
+    total = 0
+    for i, stroke_doc in enumerate(doc):
+        stroke = _stroke_from_dict(stroke_doc, f"strokes[{i}]", width, height)
+        total += len(stroke.points)
+        if total > MAX_POINTS:
+            problem = f"more than {MAX_POINTS} points in all strokes up to this one; split the drawing"
+            raise DrawingError(f"strokes[{i}].points", problem)
+        strokes.append(stroke)
+    return tuple(strokes)
+
+
+def _stroke_from_dict(doc: Any, where: str, canvas_width: int, canvas_height: int) -> Stroke:
     if not isinstance(doc, dict):
         raise DrawingError(where, f"expected a stroke object, got {_kind(doc)}")
     tool = doc.get("tool", "pen")
     if tool not in TOOLS:
-        raise DrawingError(f"{where}.tool", f"expected one of {', '.join(TOOLS)}, got {tool!r}")
+        raise DrawingError(f"{where}.tool", f"expected one of {', '.join(TOOLS)}, got {_show(tool)}")
     color = doc.get("color", DEFAULT_PEN_HEX)
     try:
         color = format_hex_color(parse_hex_color(color)) if isinstance(color, str) else None
     except LabelError:
         color = None
     if color is None:
-        raise DrawingError(f"{where}.color", f"expected a colour as '#RRGGBB', got {doc.get('color')!r}")
-    width = doc.get("width")
-    if not _is_number(width) or not 0 < width <= 2 * PEN_WIDTH_RANGE_PX[1]:
-        raise DrawingError(f"{where}.width", f"expected a pen width in px (0 < width <= 60), got {width!r}")
+        raise DrawingError(f"{where}.color", f"expected a colour as '#RRGGBB', got {_show(doc.get('color'))}")
+    width = _pen_width(doc.get("width"), f"{where}.width", canvas_width, canvas_height)
     points_doc = doc.get("points")
     if not isinstance(points_doc, list) or not points_doc:
         raise DrawingError(f"{where}.points", f"expected a non-empty list of [x, y, t_ms], got {_kind(points_doc)}")
+    if len(points_doc) > MAX_POINTS_PER_STROKE:
+        problem = f"{len(points_doc)} points; a stroke has at most {MAX_POINTS_PER_STROKE} (split it)"
+        raise DrawingError(f"{where}.points", problem)
     points = []
-    last_t = -math.inf
+    last_t = 0.0
     for j, p in enumerate(points_doc):
-        if not isinstance(p, list) or len(p) != 3 or not all(_is_number(v) for v in p):
-            raise DrawingError(f"{where}.points[{j}]", f"expected [x, y, t_ms], got {json.dumps(p)[:60]}")
-        if p[2] < 0 or p[2] < last_t:
-            problem = f"t_ms must be >= 0 and never decrease, got {p[2]} after {last_t}"
+        point = _point_from_list(p, f"{where}.points[{j}]", canvas_width, canvas_height)
+        if point.t_ms < last_t:
+            problem = f"t_ms = {point.t_ms:g} is earlier than the point before ({last_t:g}); times never decrease"
             raise DrawingError(f"{where}.points[{j}]", problem)
-        last_t = p[2]
-        points.append(Point(float(p[0]), float(p[1]), float(p[2])))
-    return Stroke(tuple(points), color, float(width), tool)
+        last_t = point.t_ms
+        points.append(point)
+    return Stroke(tuple(points), color, width, tool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _pen_width(value: Any, where: str, canvas_width: int, canvas_height: int) -> float:
+    """The pen width in the drawing's own px, at most MAX_PEN_WIDTH_PX once scaled to the 400 px canvas."""
+    limit = MAX_PEN_WIDTH_PX / canvas_scale(canvas_width, canvas_height)[2]
+    width = _as_float(value)
+    if width is None or not 0 < width <= limit:
+        scaled = "" if limit == MAX_PEN_WIDTH_PX else (
+            f" on this {canvas_width} x {canvas_height} canvas: {MAX_PEN_WIDTH_PX:g} px once scaled to "
+            f"the {CANVAS_SIZE_PX} px canvas")
+        raise DrawingError(where, f"expected a pen width in px (0 < width <= {limit:.4g}{scaled}), got {_show(value)}")
+    return width
+
+
+def _point_from_list(p: Any, where: str, canvas_width: int, canvas_height: int) -> Point:
+    """[x, y, t_ms] with finite numbers, x and y within the margin around the canvas, 0 <= t_ms <= a day."""
+    if not isinstance(p, list) or len(p) != 3 or not all(_is_numeric(v) for v in p):
+        raise DrawingError(where, f"expected [x, y, t_ms], got {_show(p)}")
+    values = []
+    for name, value in zip(("x", "y", "t_ms"), p, strict=True):
+        number = _as_float(value)
+        if number is None:
+            what = "too large for a number" if isinstance(value, int) else "not a finite number"
+            raise DrawingError(where, f"{name} = {_show(value)} is {what}; expected [x, y, t_ms] in px and ms")
+        values.append(number)
+    x, y, t_ms = values
+    for name, number, raw, side in (("x", x, p[0], canvas_width), ("y", y, p[1], canvas_height)):
+        low, high = -COORDINATE_MARGIN * side, (1 + COORDINATE_MARGIN) * side
+        if not low <= number <= high:
+            problem = (f"{name} = {_show(raw)} is outside the canvas (expected {low:g}..{high:g} on this "
+                       f"{canvas_width} x {canvas_height} canvas: at most one canvas beyond its edges)")
+            raise DrawingError(where, problem)
+    if t_ms < 0:
+        raise DrawingError(where, f"t_ms = {_show(p[2])} is negative; expected a time in ms >= 0")
+    if t_ms > MAX_DURATION_MS:
+        problem = f"t_ms = {_show(p[2])} is more than a day; expected a time in ms <= {MAX_DURATION_MS:.0f}"
+        raise DrawingError(where, problem)
+    return Point(x, y, t_ms)
+
+
+def _check_free_form(value: Any, where: str) -> None:
+    """Free-form values (meta, unknown keys) nest at most MAX_META_DEPTH levels and hold no NaN or Infinity,
+    so they are written back as valid JSON. Iterative: no recursion on hostile input."""
+    pending: list[tuple[Any, str, int]] = [(value, where, 1)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise DrawingError(path, f"{_show(item)} is not a JSON number; expected a finite number")
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_META_DEPTH:
+            raise DrawingError(path, f"nested more than {MAX_META_DEPTH} levels deep; expected flatter data")
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in children:
+            child_path = f"{path}[{key}]" if isinstance(item, list) else f"{path}.{_field(key)}"
+            pending.append((child, child_path, depth + 1))
+
+
+def _as_float(value: Any) -> float | None:
+    """A JSON number as a finite float; None for anything else (text, booleans, NaN, Infinity, whole numbers
+    beyond a float's range)."""
+    if not _is_numeric(value):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _is_numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 3, 6, 4, 40, 30, 40
+
+
+def _show(value: Any) -> str:
+    """A value from the file, close to how it reads there (null, true, NaN as in JSON; text quoted), cut short
+    so an error stays one short line."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # NaN, Infinity, -Infinity
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an integer longer than Python prints
+        text = "a very long number"
+    return _short(text)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field(key: Any) -> str:
+    """A key of the file as part of a field path: plain names as they are, anything else quoted and cut short."""
+    if isinstance(key, str) and key.isidentifier() and len(key) <= 40:
+        return key
+    return _short(repr(key), 40)

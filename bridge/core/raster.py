@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.drawing import Drawing, Point, Stroke, canvas_scale
 from bridge.core.labels import BACKGROUND_RGB, CANVAS_SIZE_PX, GRID_RGB, GRID_STEP_PX
 
 
@@ -86,11 +86,7 @@ class CanvasRaster:
 
     def draw(self, drawing: Drawing) -> None:
         """Draw every stroke; a drawing saved on another canvas size is scaled to this one."""
-        sx, sy = self.size_px / drawing.width_px, self.size_px / drawing.height_px
-        for stroke in drawing.strokes:
-            if (sx, sy) != (1.0, 1.0):
-                points = tuple(Point(p.x * sx, p.y * sy, p.t_ms) for p in stroke.points)
-                stroke = Stroke(points, stroke.color, stroke.width_px * (sx + sy) / 2, stroke.tool)
+        for stroke in scaled_to_canvas(drawing, self.size_px).strokes:
             self.draw_stroke(stroke)
 
     def image(self) -> np.ndarray:
@@ -130,6 +126,20 @@ class CanvasRaster:
         below = self._before_stroke[y0:y1, x0:x1]
         ink = self.background[y0:y1, x0:x1] if self._stroke.tool == "eraser" else np.float32(self._stroke.rgb)
         self._canvas[y0:y1, x0:x1] = below + (ink - below) * alpha
+
+
+def scaled_to_canvas(drawing: Drawing, size_px: int = CANVAS_SIZE_PX) -> Drawing:
+    """The drawing in the px of the size_px square canvas (by `canvas_scale`); itself if already there.
+
+    `classify` (through `CanvasRaster.draw`) and `replay` scale through this, so both see the same strokes."""
+    if (drawing.width_px, drawing.height_px) == (size_px, size_px):
+        return drawing
+    sx, sy, s_pen = canvas_scale(drawing.width_px, drawing.height_px, size_px)
+    strokes = tuple(
+        Stroke(tuple(Point(p.x * sx, p.y * sy, p.t_ms) for p in s.points), s.color, s.width_px * s_pen, s.tool)
+        for s in drawing.strokes
+    )
+    return replace(drawing, strokes=strokes, width_px=size_px, height_px=size_px)
 
 
 def rasterise(drawing: Drawing, *, background: np.ndarray | None = None) -> np.ndarray:

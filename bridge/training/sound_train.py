@@ -374,6 +374,7 @@ def run(cfg: TrainConfig) -> dict:
     meta = {
         "name": "sound_cnn",
         "format": "tflite (LiteRT), dynamic-range quantised",
+        "model_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),  # checked when the model loads
         "classes": {h: list(CLASSES[h]) for h in HEADS},
         "input_shape": list(INPUT_SHAPE),
         "input": "bridge.adapters.audio_features.prepare(...).log_mel",

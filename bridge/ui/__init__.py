@@ -1,4 +1,5 @@
 """The live canvas (pygame): the instrument's window, its widgets, HUD and event loop.
 
-Only `bridge.commands.play` imports this package; pygame is imported inside the modules that draw.
+`bridge.commands.play` and the `replay --show` window import this package; pygame is imported inside
+the modules that draw.
 """

@@ -15,37 +15,45 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pygame
 
 from bridge.adapters.drawing_files import DEFAULT_FOLDER, default_drawing_path, load_drawing_file, save_drawing
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.events import Clear, Event, LoadDrawing, PenDown, PenMove, PenUp, ReleaseOverrides, Trigger
-from bridge.core.labels import CANVAS_SIZE_PX, DEFAULT_PEN_HEX, parse_hex_color
+from bridge.core.labels import DEFAULT_PEN_HEX, parse_hex_color
+from bridge.core.raster import scaled_to_canvas
 from bridge.errors import BridgeError, LabelError
 from bridge.ui.controls import MOUSE_HELP, bind_builtin_keys, custom_label, palette_swatches, toolbar_buttons
+from bridge.ui.display import open_display
 from bridge.ui.history import History
-from bridge.ui.hud import HudState
+from bridge.ui.hud import HudState, oscquery_status
 from bridge.ui.ink import InkLayer
 from bridge.ui.keys import KeyMap
 from bridge.ui.latency import LatencyProbe
 from bridge.ui.layout import DESIGN_SIZE, Layout
+from bridge.ui.notices import CLEARED, SessionNotices
 from bridge.ui.overlays import Prompt
 from bridge.ui.renderer import Renderer
 from bridge.ui.session_link import SessionLink
+from bridge.ui.status import audio_status, midi_status
 from bridge.ui.widgets import Slider, Swatch
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CUSTOM_HEX = "#20B2AA"
 SWITCH_INTERVAL_S = 0.0005
+COUNTERS_EVERY_S = 0.25  # the HUD's figures that change with every bundle are refreshed 4 times a second
+RUN_COMMAND = "python run_bridge.py"  # how the canvas is started, for the no-display advice
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,17 @@ class CanvasOptions:
     audio: str = "none"
     save_folder: Path = DEFAULT_FOLDER
     title: str = "Pict2Audio Bridge"
+    start_dir: Path = field(default_factory=Path.cwd)  # where a relative path typed in a prompt starts
+
+
+@dataclass(frozen=True)
+class _Counters:
+    """The HUD's fast-changing figures, as last refreshed."""
+
+    due: float = 0.0  # perf_counter time of the next refresh
+    latency: tuple[float, float, int] | None = None
+    sent: int | None = None
+    audio: str = ""
 
 
 class CanvasApp:
@@ -68,11 +87,18 @@ class CanvasApp:
         options: CanvasOptions | None = None,
         *,
         probe: LatencyProbe | None = None,
+        notices: SessionNotices | None = None,
         on_first_frame: Callable[[CanvasApp], None] | None = None,
     ) -> None:
+        """`probe` and `notices` must also be sinks of the session that `link` connects to: the probe
+        times pen events to their OSC, the notices tell the canvas about clears that came from elsewhere."""
         self.link = link
         self.options = options or CanvasOptions()
         self.probe = probe or LatencyProbe()
+        self.notices = notices or SessionNotices()
+        self._own_clears = 0  # clears this window posted whose notice has not come back yet
+        self.midi: Any = None  # the MidiInput feeding the session (bridge.adapters.midi_mido), if any
+        self.midi_wanted: str | None = None  # the --midi-in setting
         self._on_first_frame = on_first_frame
         self.tool = "pen"
         self.color = DEFAULT_PEN_HEX
@@ -94,7 +120,7 @@ class CanvasApp:
         self.frame_interval_ms: deque[float] = deque(maxlen=50_000)
         self._last_frame_start: float | None = None
         self._frame_errors: set[str] = set()
-        self._counters: tuple[float, tuple[float, float, int] | None, int | None] = (0.0, None, None)
+        self._counters = _Counters()
         self.renderer: Renderer | None = None
         self._ink: InkLayer | None = None
         self.buttons = toolbar_buttons(self)
@@ -115,9 +141,10 @@ class CanvasApp:
     # -- lifecycle --------------------------------------------------------------------------
 
     def open(self) -> CanvasApp:
+        """Open the window; NoDisplayError (saying how to run) when no one could see it."""
+        open_display(RUN_COMMAND)
         # The engine thread must get the GIL quickly when a pen event arrives mid-frame (default 5 ms).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        pygame.display.init()
         pygame.font.init()
         pygame.display.set_caption(self.options.title)
         pygame.display.set_mode(self.options.window_size, pygame.RESIZABLE)
@@ -134,8 +161,9 @@ class CanvasApp:
         pygame.display.quit()
 
     def run(self) -> int:
-        """Open the window, play until it is closed, release everything."""
-        self.open()
+        """Open the window (unless open), play until it is closed, release everything."""
+        if not self.running:
+            self.open()
         try:
             self.pump()
         finally:
@@ -248,7 +276,8 @@ class CanvasApp:
 
     def _post_timed(self, event: Event) -> None:
         assert event.t_ms is not None
-        self.probe.mark(event.t_ms)
+        if self.link.ready:  # an event kept while the model loads goes out later: its wait is not latency
+            self.probe.mark(event.t_ms)
         self.link.post(event)
 
     def _now_after(self, points: list[Point]) -> float:
@@ -315,8 +344,33 @@ class CanvasApp:
             self.history.record(self.strokes)
         self.strokes = ()
         self.ink.redraw(())
+        self._own_clears += 1
         self.link.post(Clear())
         self.link.restart_clock(at_ms=0.0)
+
+    def _follow_notices(self) -> None:
+        """Clears the engine reported: this window's own ones (counted), or ones from elsewhere, followed."""
+        for notice in self.notices.drain():
+            if notice != CLEARED:
+                continue
+            if self._own_clears:
+                self._own_clears -= 1
+            else:
+                self._cleared_elsewhere()
+
+    def _cleared_elsewhere(self) -> None:
+        """Another input (OSC control) cleared the engine's drawing: the canvas follows as its own clear
+        would (undo brings the strokes back). The stroke being drawn was dropped by the engine, so the pen
+        stops drawing until it touches again. Posting the empty drawing also drops whatever the canvas
+        posted between the clear and this frame, so the engine and the screen hold the same strokes."""
+        self._points = None
+        if self.strokes:
+            self.history.record(self.strokes)
+        self.strokes = ()
+        self.ink.redraw(())
+        self.link.post(LoadDrawing(drawing=self._drawing_with(())))
+        self.link.restart_clock(at_ms=0.0)
+        self.show_message("canvas cleared by OSC control (/pict2audio/clear)")
 
     def trigger(self) -> None:
         self.link.post(Trigger())
@@ -358,7 +412,7 @@ class CanvasApp:
         if self._points is not None:
             self._pen_up(None)
         drawing = self.current_drawing()
-        target = Path(path).expanduser()
+        target = self.typed_path(path)
         self._last_path = target
 
         def work() -> None:
@@ -372,13 +426,21 @@ class CanvasApp:
 
     def open_path(self, path: str | Path) -> None:
         """Load a saved drawing (raises BridgeError with the reason)."""
-        drawing = load_drawing_file(path)
-        if (drawing.width_px, drawing.height_px) != (CANVAS_SIZE_PX, CANVAS_SIZE_PX):
-            drawing = _scaled_to_canvas(drawing)
+        path = self.typed_path(path)
+        drawing = scaled_to_canvas(load_drawing_file(path))
         self.history.record(self.strokes)
-        self._last_path = Path(path).expanduser()
+        self._last_path = path
         self._replace_strokes(drawing.strokes, "", controls=drawing.controls)
         self.show_message(f"opened {self._last_path.name} ({len(drawing.strokes)} strokes)")
+
+    def typed_path(self, path: str | Path) -> Path:
+        """A path as typed: ~ is the home folder, and a relative path starts in the folder the command
+        ran from (options.start_dir), whatever folder the prompt proposed."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self.options.start_dir / path
+
+    def _path_note(self) -> str:
+        return f"A relative path starts in {self.options.start_dir} (where the command ran); ~ is your home."
 
     def ask_save(self) -> None:
         default = self._last_path or default_drawing_path(self.options.save_folder)
@@ -387,10 +449,10 @@ class CanvasApp:
             self.save_as(text or default)
             return None
 
-        self._open_prompt(Prompt("Save drawing as (.json + .png)", str(default), done))
+        self._open_prompt(Prompt("Save drawing as (.json + .png)", str(default), done, note=self._path_note()))
 
     def ask_open(self) -> None:
-        start = str(self._last_path or self.options.save_folder.expanduser()) + ("" if self._last_path else "/")
+        start = str(self._last_path) if self._last_path else str(self.options.save_folder.expanduser()) + os.sep
 
         def done(text: str) -> str | None:
             try:
@@ -399,7 +461,7 @@ class CanvasApp:
                 return str(exc)
             return None
 
-        self._open_prompt(Prompt("Open drawing (.json)", start, done))
+        self._open_prompt(Prompt("Open drawing (.json)", start, done, note=self._path_note()))
 
     def ask_custom_color(self) -> None:
         def done(text: str) -> str | None:
@@ -455,6 +517,7 @@ class CanvasApp:
         try:
             if self.link.poll():
                 self.show_message("model and sound bank loaded: live")
+            self._follow_notices()
             self.renderer.draw(pygame.display.get_surface(), self, self.hud_state())
         finally:  # even a frame that failed half-way is shown: the canvas never freezes
             pygame.display.flip()
@@ -469,23 +532,39 @@ class CanvasApp:
         message = self._message
         if message is not None and time.perf_counter() > message[1]:
             message = self._message = None
-        now = time.perf_counter()
-        if now >= self._counters[0]:  # numbers that change with every bundle: refreshed 4 times a second
-            sent = getattr(getattr(self.link.parts, "sender", None), "sent", None)
-            self._counters = (now + 0.25, self.probe.summary(), sent)
-        status = "ready" if self.link.ready else ("loading" if self.link.loading else "offline")
+        status = self.session_state()
+        counters = self._refreshed_counters(status)
         return HudState(
             status=status,
             prediction=None if engine is None else engine.prediction,
             match=None if engine is None else engine.current_match,
             overrides={} if engine is None else engine.overrides.active(),
             osc_targets=self.options.osc_targets,
-            bundles_sent=self._counters[2],
-            audio=self.options.audio,
-            latency=self._counters[1],
+            bundles_sent=counters.sent,
+            audio=counters.audio,
+            latency=counters.latency,
             errors=tuple(self.link.errors()),
             message=None if message is None else message[0],
+            midi=midi_status(self.midi_wanted, self.midi),
+            oscquery=oscquery_status(self.link.parts),
         )
+
+    def session_state(self) -> str:
+        return "ready" if self.link.ready else ("loading" if self.link.loading else "offline")
+
+    def _refreshed_counters(self, session: str) -> _Counters:
+        """The figures that change with every bundle (latency, bundles sent, voices sounding), at most
+        4 times a second so the HUD is not redrawn every frame."""
+        now = time.perf_counter()
+        if now >= self._counters.due:
+            parts = self.link.parts
+            self._counters = _Counters(
+                due=now + COUNTERS_EVERY_S,
+                latency=self.probe.summary(),
+                sent=getattr(getattr(parts, "sender", None), "sent", None),
+                audio=audio_status(self.options.audio, getattr(parts, "audio", None), session=session),
+            )
+        return self._counters
 
     @property
     def ink(self) -> InkLayer:
@@ -500,12 +579,3 @@ class CanvasApp:
     def save_screenshot(self, path: str | Path) -> None:
         pygame.image.save(pygame.display.get_surface(), str(path))
 
-
-def _scaled_to_canvas(drawing: Drawing) -> Drawing:
-    """A drawing saved on another canvas size, in 400 px canvas space (as CanvasRaster.draw scales it)."""
-    sx, sy = CANVAS_SIZE_PX / drawing.width_px, CANVAS_SIZE_PX / drawing.height_px
-    strokes = tuple(
-        Stroke(tuple(Point(p.x * sx, p.y * sy, p.t_ms) for p in s.points), s.color, s.width_px * (sx + sy) / 2, s.tool)
-        for s in drawing.strokes
-    )
-    return replace(drawing, strokes=strokes, width_px=CANVAS_SIZE_PX, height_px=CANVAS_SIZE_PX)

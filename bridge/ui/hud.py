@@ -17,6 +17,7 @@ from bridge.ui.layout import DESIGN_SIZE, HUD_X, TOOLBAR_H, Layout
 from bridge.ui.text import ACCENT, ERROR, INK, MUTED, TextCache
 
 HEADING, TEXT, DIM, BAD, BAR = "heading", "text", "dim", "bad", "bar"
+TROUBLE = ("no device", "no session", "not opened", "lost, retrying")  # shown in red: the performer must know
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,12 @@ class HudState:
     overrides: dict[str, object] = field(default_factory=dict)
     osc_targets: tuple[tuple[str, int], ...] = ()
     bundles_sent: int | None = None
-    audio: str = "none"
-    latency: tuple[float, float, int] | None = None  # (median ms, max ms, count)
+    audio: str = "off (--audio none)"  # bridge.ui.status.audio_status
+    latency: tuple[float, float, int] | None = None  # (median ms, max ms, count) of events sent while live
     errors: tuple[str, ...] = ()
     message: str | None = None
+    midi: str = "off"  # bridge.ui.status.midi_status
+    oscquery: str = "off"  # oscquery_status: the URL of the OSC namespace (OSCQuery), or "off"
 
 
 def _value(head: str, value: object) -> str:
@@ -69,7 +72,9 @@ def hud_lines(state: HudState) -> list[tuple[str, str, float | None]]:
     targets = ", ".join(f"{h}:{p}" for h, p in state.osc_targets) or "none"
     sent = "" if state.bundles_sent is None else f"  ({state.bundles_sent} bundles sent)"
     rows.append((f"OSC out: {targets}{sent}", TEXT, None))
-    rows.append((f"Audio: {state.audio}", TEXT, None))
+    rows.append((f"OSCQuery: {state.oscquery}", TEXT, None))
+    rows.append(_io_row(f"Audio: {state.audio}"))
+    rows.append(_io_row(f"MIDI in: {state.midi}"))
     if state.latency is None:
         rows.append(("Pen-to-OSC: -", TEXT, None))
     else:
@@ -79,6 +84,16 @@ def hud_lines(state: HudState) -> list[tuple[str, str, float | None]]:
         rows.append(("Errors (contained: drawing goes on)", HEADING, None))
         rows.extend((e, BAD, None) for e in state.errors[-3:])
     return rows
+
+
+def oscquery_status(parts: Any) -> str:
+    """The OSCQuery row: the URL the session serves its OSC namespace at, or "off" (none, or not yet)."""
+    server = getattr(parts, "oscquery", None)
+    return server.url if server is not None and server.port else "off"
+
+
+def _io_row(text: str) -> tuple[str, str, float | None]:
+    return text, BAD if any(word in text for word in TROUBLE) else TEXT, None
 
 
 def draw_hud(target: pygame.Surface, layout: Layout, text: TextCache, state: HudState) -> None:
@@ -103,7 +118,16 @@ def draw_hud(target: pygame.Surface, layout: Layout, text: TextCache, state: Hud
             pygame.draw.rect(target, ACCENT, bar, border_radius=2)
             y += 10
     if state.message:
-        box = layout.rect(x0 - 6, DESIGN_SIZE[1] - 44, width + 6, 32)
-        pygame.draw.rect(target, (255, 248, 214), box, border_radius=layout.px(6))
-        text.blit(target, state.message, layout.pt(x0 + 2, DESIGN_SIZE[1] - 28), layout.px(18), INK,
-                  anchor="midleft", max_width=max_w - layout.px(8))
+        _draw_message(target, layout, text, state.message)
+
+
+def _draw_message(target: pygame.Surface, layout: Layout, text: TextCache, message: str) -> None:
+    """The transient message in a box at the bottom: up to two lines, broken and elided at words."""
+    x0, width = HUD_X, DESIGN_SIZE[0] - HUD_X - 14
+    lines = text.wrap(message, layout.px(18), layout.px(width) - layout.px(8), max_lines=2)
+    height = 12 + 20 * len(lines)
+    box = layout.rect(x0 - 6, DESIGN_SIZE[1] - 12 - height, width + 6, height)
+    pygame.draw.rect(target, (255, 248, 214), box, border_radius=layout.px(6))
+    for i, line in enumerate(lines):
+        y = DESIGN_SIZE[1] - 12 - height + 16 + 20 * i
+        text.blit(target, line, layout.pt(x0 + 2, y), layout.px(18), INK, anchor="midleft")

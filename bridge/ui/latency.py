@@ -1,8 +1,9 @@
 """Pen-to-OSC latency as the HUD shows it: from the canvas posting an event to the outputs sending it.
 
-`mark(t_ms)` is called on the UI thread when a pen event is posted; the probe is a session sink placed
-after the OSC sender, so when it sees the bundle of that event (bundles carry their event's t_ms) the
-datagram has just gone out.
+`mark(t_ms)` is called on the UI thread when a pen event is posted to a live session (not for events
+kept while the model loads: they are sent later, and their wait is loading, not latency); the probe is a
+session sink placed right after the OSC sender, so when it sees the bundle of that event (bundles carry
+their event's t_ms) the datagram has just gone out.
 """
 
 from __future__ import annotations

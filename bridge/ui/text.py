@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 import pygame
@@ -44,7 +45,7 @@ class TextCache:
         self, target: pygame.Surface, text: str, pos: tuple[float, float], size_px: int,
         color: tuple[int, int, int] = INK, *, bold: bool = False, anchor: str = "topleft", max_width: int | None = None,
     ) -> pygame.Rect:
-        """Draw text with its `anchor` (a pygame.Rect attribute) at `pos`; too-long text is cut with '...'."""
+        """Draw text with its `anchor` (a pygame.Rect attribute) at `pos`; too-long text is elided at a word."""
         if max_width is not None:
             text = self.fit(text, size_px, max_width, bold=bold)
         surface = self.render(text, size_px, color, bold=bold)
@@ -53,26 +54,48 @@ class TextCache:
         return rect
 
     def fit(self, text: str, size_px: int, max_width: int, *, bold: bool = False) -> str:
+        """`text` if it fits, else cut at the last word boundary that fits (a space, or after a '/' of a
+        path) and ended with an ellipsis; a single word wider than the line is the only thing cut inside."""
         font = self.font(size_px, bold=bold)
         if font.size(text)[0] <= max_width:
             return text
-        while text and font.size(text + "...")[0] > max_width:
+        for cut in reversed(word_ends(text)):
+            shown = text[:cut].rstrip() + ELLIPSIS
+            if font.size(shown)[0] <= max_width:
+                return shown
+        while text and font.size(text + ELLIPSIS)[0] > max_width:  # one word longer than the line
             text = text[:-1]
-        return text + "..."
+        return text + ELLIPSIS
 
-    def wrap(self, text: str, size_px: int, max_width: int, *, max_lines: int = 2) -> list[str]:
-        """Break text into lines that fit (by words, else by characters); the last one is cut with '...'."""
-        font = self.font(size_px)
+    def wrap(self, text: str, size_px: int, max_width: int, *, max_lines: int = 2, bold: bool = False) -> list[str]:
+        """Break text into lines that fit, at spaces (dropped) or after a path's '/' (kept); a word is never
+        split unless it alone is wider than a line. Text beyond `max_lines` is elided on the last line."""
+        font = self.font(size_px, bold=bold)
         lines: list[str] = []
-        rest = text
-        while rest and len(lines) < max_lines - 1:
-            if font.size(rest)[0] <= max_width:
-                break
-            cut = len(rest)
-            while cut > 1 and font.size(rest[:cut])[0] > max_width:
-                cut -= 1
-            space = rest.rfind(" ", 0, cut)
-            cut = space + 1 if space > cut // 2 else cut
+        rest = text.strip()
+        while rest and len(lines) < max_lines - 1 and font.size(rest)[0] > max_width:
+            cut = _longest_fitting(font, rest, max_width)
             lines.append(rest[:cut].rstrip())
-            rest = rest[cut:]
-        return [*lines, self.fit(rest, size_px, max_width)] if rest else lines
+            rest = rest[cut:].lstrip()
+        return [*lines, self.fit(rest, size_px, max_width, bold=bold)] if rest else lines
+
+
+ELLIPSIS = "\u2026"
+
+
+def word_ends(text: str) -> list[int]:
+    """Where a line may end inside `text`: before a space, or just after a '/' (paths have few spaces)."""
+    ends = {m.start() for m in re.finditer(r" ", text)}
+    ends |= {m.end() for m in re.finditer(r"/", text)}
+    return sorted(e for e in ends if 0 < e < len(text))
+
+
+def _longest_fitting(font: pygame.font.Font, text: str, max_width: int) -> int:
+    """The length of the longest first line of `text` that fits, ending at a word boundary if one fits."""
+    for cut in reversed(word_ends(text)):
+        if font.size(text[:cut].rstrip())[0] <= max_width:
+            return cut
+    cut = len(text)
+    while cut > 1 and font.size(text[:cut])[0] > max_width:  # one word longer than the line
+        cut -= 1
+    return cut

@@ -1,0 +1,274 @@
+"""MIDI out with mido: the engine's voices as notes on a MIDI port, and as a Standard MIDI File.
+
+`MidiOutput` is a LiveSession sink. On the engine's thread each bundle goes through the pure mapping
+(`bridge.core.midi_out.MidiOut`) and its events are sent at once; the note-offs due when a sample
+ends are sent by one scheduler thread (a heap of due times in MidiOut, a condition variable here), not
+a timer per note. Both threads send under one lock, so a note-off never overtakes a later note-on.
+`close()` (stop, quit) sends a note-off for every sounding note and All Notes Off (CC 123) on every
+channel used, then closes the port. A port is opened by name (or part of one) or as a virtual output
+named `Pict2Audio Out` (`spec="virtual"`), with the same backends as the MIDI input
+(`mido.backends.rtmidi`, `mido.backends.rtmidi/UNIX_JACK`, ...).
+
+On JACK, closing an output drains it: RtMidi's MidiOutJack::closePort waits (up to 1 s) for JACK's
+process callback to take what is still queued before it unregisters the port, so the last note-offs
+reach the receiver even when the process ends right after. (The input's close race of
+bridge/adapters/midi_mido.py is a callback into Python; an output has none.)
+
+`write_midi_file` writes (t_ms, bundle) pairs through the same mapping to a type 1 file at tempo 120,
+atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.atomic_write import write_atomically
+from bridge.core.labels import TIMBRES
+from bridge.core.midi_out import MidiEvent, MidiOut, MidiOutMapping, SampleLength, SampleNote, sample_notes, timeline
+from bridge.core.protocol import Bundle
+from bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
+
+VIRTUAL = "virtual"
+VIRTUAL_OUT_PORT_NAME = "Pict2Audio Out"
+TEMPO_US_PER_BEAT = 500_000  # 120 beats per minute
+TICKS_PER_BEAT = 960  # 0.52 ms a tick: every time lands within 0.26 ms of the bundle's
+
+
+class MidiOutput:
+    """A LiveSession sink sending the session's voices as MIDI notes to one output port.
+
+    spec: a port name or part of one, or "virtual". sample_note / sample_length_ms: see MidiOut.
+    After `open()` (or `attach(port)`), call it with each Bundle; `close()` ends every note.
+    """
+
+    def __init__(self, spec: str, *, mapping: MidiOutMapping | None = None, backend: str | None = None,
+                 sample_note: SampleNote | None = None, sample_length_ms: SampleLength | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from bridge.adapters.midi_mido import DEFAULT_BACKEND
+
+        self.spec = spec
+        self.backend_name = backend or DEFAULT_BACKEND
+        self.port: Any = None
+        self.port_name: str | None = None
+        self.error: str | None = None  # why open() failed
+        self.sent = 0  # messages sent (for tests and the log)
+        self.notes = MidiOut(mapping, sample_note=sample_note, sample_length_ms=sample_length_ms)
+        self._clock = clock
+        self._wake = threading.Condition()  # guards `notes` and the port; wakes the scheduler
+        self._closed = False
+        self._scheduler: threading.Thread | None = None
+        self._failed_sends = 0
+
+    # -- opening and closing
+
+    def open(self) -> bool:
+        """Open the port; on failure log one error line naming the available outputs and return False."""
+        from bridge.adapters.midi_mido import CLIENT_LOCK, MidiError, load_backend
+
+        try:
+            backend = load_backend(self.backend_name)
+            if self.spec == VIRTUAL:
+                with CLIENT_LOCK:
+                    port = backend.open_output(VIRTUAL_OUT_PORT_NAME, virtual=True, client_name=VIRTUAL_OUT_PORT_NAME)
+            else:
+                name = self._find(backend)
+                with CLIENT_LOCK:
+                    port = backend.open_output(name)
+        except Exception as exc:  # no port, no server, no virtual ports on this API: run without MIDI out
+            self.error = str(exc) if isinstance(exc, MidiError) else f"MIDI output {self.spec!r}: {exc}"
+            log.error("%s; running without MIDI out", self.error)
+            return False
+        self.attach(port)
+        log.info("MIDI output: %s (%s)", self.port_name, self.backend_name)
+        return True
+
+    def attach(self, port: Any) -> None:
+        """Send to an already-open mido output (an in-memory port in tests) and start the scheduler."""
+        self.port, self.port_name = port, getattr(port, "name", None) or repr(port)
+        self._scheduler = threading.Thread(target=self._schedule, name="pict2audio-midi-out", daemon=True)
+        self._scheduler.start()
+
+    def close(self) -> None:
+        """End every sounding note (note-offs, then All Notes Off per channel used) and close the port.
+        Idempotent; later bundles are ignored."""
+        with self._wake:
+            if self._closed:
+                return
+            self._closed = True
+            self._send(self.notes.release_all(self._now_ms()))
+            self._wake.notify_all()
+        if self._scheduler is not None:
+            self._scheduler.join(2.0)
+        port, self.port = self.port, None
+        if port is not None:
+            from bridge.adapters.midi_mido import CLIENT_LOCK
+
+            try:
+                with CLIENT_LOCK:
+                    port.close()
+            except Exception as exc:  # a vanished device may fail to close; it is gone either way
+                log.debug("closing MIDI output %r: %s", self.port_name, exc)
+        log.info("MIDI output %s closed after %d messages", self.port_name, self.sent)
+
+    def _find(self, backend: Any) -> str:
+        from bridge.adapters.midi_mido import CLIENT_LOCK, MidiError
+
+        with CLIENT_LOCK:
+            names = list(backend.get_output_names())
+        name = find_output(self.spec, names)
+        if name is None:
+            available = ", ".join(repr(n) for n in names) or "none"
+            raise MidiError(f"MIDI output {self.spec!r} not found; available outputs: {available} "
+                            f"(see `run_bridge.py midi-ports`, or use --midi-out {VIRTUAL})")
+        return name
+
+    # -- the sink and the scheduler
+
+    def __call__(self, bundle: Bundle) -> None:
+        """The bundle's notes, sent now (engine thread)."""
+        with self._wake:
+            if self._closed or self.port is None:
+                return
+            due_before = self.notes.next_due_ms()
+            self._send(self.notes.handle(bundle, self._now_ms(), lengths_later=True))
+            self.notes.schedule_ends()  # after the note-ons went out: a file's first length lookup takes a while
+            due = self.notes.next_due_ms()
+            if due is not None and (due_before is None or due < due_before):
+                self._wake.notify()  # an earlier note-off than the scheduler waits for
+
+    def _schedule(self) -> None:
+        """The one scheduler thread: sleep until the next sample ends, send its note-off."""
+        with self._wake:
+            while not self._closed:
+                due = self.notes.next_due_ms()
+                now = self._now_ms()
+                if due is None:
+                    self._wake.wait()
+                elif due > now:
+                    self._wake.wait((due - now) / 1000.0)
+                else:
+                    self._send(self.notes.advance(now))
+                    self._wake.notify_all()  # for wait_sample_ends
+
+    def wait_sample_ends(self, timeout_s: float) -> bool:
+        """Block until no note is waiting for its sample to end (at most timeout_s): a replay lets its last
+        notes ring out before close() cuts them. True when none is left."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._closed or self.notes.next_due_ms() is None, timeout_s)
+
+    def _send(self, events: list[MidiEvent]) -> None:
+        """Send events (the caller holds the lock); a failing send is logged (first and every 100th)."""
+        import mido
+
+        for event in events:
+            try:
+                self.port.send(mido.Message(**event.fields()))
+                self.sent += 1
+            except Exception as exc:  # a vanished device: the bookkeeping goes on, nothing sticks on our side
+                self._failed_sends += 1
+                if self._failed_sends % 100 == 1:
+                    log.warning("MIDI output %r: send failed (%d so far): %s", self.port_name, self._failed_sends, exc)
+
+    def _now_ms(self) -> float:
+        return self._clock() * 1000.0
+
+
+def find_output(spec: str, names: list[str]) -> str | None:
+    """The output named exactly `spec`, else the first whose name contains it (case-insensitive)."""
+    if spec in names:
+        return spec
+    matches = [n for n in names if spec.casefold() in n.casefold()]
+    if len(matches) > 1:
+        log.warning("MIDI output %r matches several ports %s; using %r", spec, matches, matches[0])
+    return matches[0] if matches else None
+
+
+def start_midi_output(config: Any, bank: Any) -> MidiOutput | None:
+    """The session's MIDI output from a Config (None when config.midi_out is unset or the port cannot be
+    opened: one error line). A bad `[midi.out]` table is a ConfigError."""
+    if not getattr(config, "midi_out", None):
+        return None
+    from bridge.adapters.sample_info import SampleLengths
+
+    mapping = MidiOutMapping.from_dict(getattr(config, "midi_out_options", None))
+    output = MidiOutput(config.midi_out, mapping=mapping, backend=config.midi_backend,
+                        sample_note=sample_notes(bank) if mapping.note == "sample" else None,
+                        sample_length_ms=SampleLengths())
+    return output if output.open() else None
+
+
+# -- Standard MIDI File ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MidiFileReport:
+    """What write_midi_file wrote."""
+
+    path: Path
+    notes: int
+    channels: tuple[int, ...]  # 1-based
+    duration_s: float
+
+    def summary(self) -> str:
+        channels = ", ".join(map(str, self.channels)) or "none"
+        return f"{self.path}: {self.notes} notes on channel(s) {channels}, {self.duration_s:.2f} s (type 1, 120 bpm)"
+
+
+def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundle]], *,
+                    mapping: MidiOutMapping | None = None, sample_note: SampleNote | None = None,
+                    sample_length_ms: SampleLength | None = None) -> MidiFileReport:
+    """Write the notes of (t_ms, bundle) pairs (t_ms from the file's start) to a type 1 Standard MIDI File.
+
+    Track 0 holds the tempo (120 bpm) and the time signature; every channel used has a track of its own.
+    Notes still sounding at the end are ended at the last event. Written atomically."""
+    import mido
+
+    mapping = mapping or MidiOutMapping()
+    notes = MidiOut(mapping, sample_note=sample_note, sample_length_ms=sample_length_ms)
+    events = timeline(timed_bundles, notes)
+    midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    midi_file.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("track_name", name="Pict2Audio", time=0),
+        mido.MetaMessage("set_tempo", tempo=TEMPO_US_PER_BEAT, time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+    ]))
+    channels = sorted({event.channel for event in events})
+    for channel in channels:
+        midi_file.tracks.append(_channel_track(channel, [e for e in events if e.channel == channel], mapping))
+    path = Path(path)
+    try:
+        write_atomically(path, lambda handle: midi_file.save(file=handle))
+    except OSError as exc:
+        raise BridgeError(f"MIDI file {path} cannot be written ({exc.strerror or exc})") from exc
+    end_ms = max((event.t_ms for event in events), default=0.0)
+    return MidiFileReport(path, sum(e.type == "note_on" for e in events), tuple(c + 1 for c in channels),
+                          end_ms / 1000.0)
+
+
+def ticks(t_ms: float) -> int:
+    """Absolute ticks of a time in ms at tempo 120 and TICKS_PER_BEAT."""
+    return max(0, math.floor(t_ms * 1000.0 * TICKS_PER_BEAT / TEMPO_US_PER_BEAT + 0.5))
+
+
+def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMapping) -> Any:
+    """One channel's events as a track (delta times from absolute ticks, so rounding never adds up)."""
+    import mido
+
+    timbres = [t for t in TIMBRES if mapping.timbre == "channel" and mapping.channel_of(t) == channel]
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=" ".join(timbres) or "Pict2Audio", time=0)])
+    previous = 0
+    for event in events:
+        tick = ticks(event.t_ms)
+        track.append(mido.Message(**event.fields(), time=tick - previous))
+        previous = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
