@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "train_image",
     "bench",
     "replay",
+    "score",
     "midi_ports",
     "midi_learn",
     "index",

@@ -13,7 +13,7 @@
    40.0,
    60.0,
    1240.0,
-   760.0
+   900.0
   ],
   "bglocked": 0,
   "openinpresentation": 0,
@@ -62,8 +62,10 @@
     "box": {
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 9,
+     "numoutlets": 11,
      "outlettype": [
+      "",
+      "",
       "",
       "",
       "",
@@ -77,10 +79,10 @@
      "patching_rect": [
       20,
       95,
-      1180,
+      1500,
       22.0
      ],
-     "text": "route /pict2audio/labels /pict2audio/match /pict2audio/play /pict2audio/voice/stop /pict2audio/stroke/begin /pict2audio/stroke/end /pict2audio/override /pict2audio/clear",
+     "text": "route /pict2audio/labels /pict2audio/match /pict2audio/play /pict2audio/voice/stop /pict2audio/stroke/begin /pict2audio/stroke/end /pict2audio/override /pict2audio/clear /pict2audio/playhead /pict2audio/transport",
      "id": "obj-3"
     }
    },
@@ -1233,6 +1235,112 @@
      "text": "poly~ voices are 1..16; 'target 0' addresses all of them",
      "id": "obj-67"
     }
+   },
+   {
+    "box": {
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "outlettype": [],
+     "patching_rect": [
+      20,
+      750,
+      520,
+      22.0
+     ],
+     "text": "score: playhead (0..1 across the canvas); transport: state (playing / stopped) and bpm",
+     "id": "obj-68"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      20,
+      785,
+      60,
+      22.0
+     ],
+     "id": "obj-69"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "float"
+     ],
+     "patching_rect": [
+      200,
+      785,
+      100,
+      22.0
+     ],
+     "text": "unpack s f",
+     "id": "obj-70"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      200,
+      820,
+      80,
+      22.0
+     ],
+     "text": "prepend set",
+     "id": "obj-71"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      200,
+      850,
+      80,
+      22.0
+     ],
+     "id": "obj-72"
+    }
+   },
+   {
+    "box": {
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "patching_rect": [
+      310,
+      820,
+      60,
+      22.0
+     ],
+     "id": "obj-73"
+    }
    }
   ],
   "lines": [
@@ -1252,7 +1360,7 @@
     "patchline": {
      "source": [
       "obj-3",
-      8
+      10
      ],
      "destination": [
       "obj-4",
@@ -1977,6 +2085,66 @@
      "destination": [
       "obj-66",
       1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      8
+     ],
+     "destination": [
+      "obj-69",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      9
+     ],
+     "destination": [
+      "obj-70",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-70",
+      0
+     ],
+     "destination": [
+      "obj-71",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-71",
+      0
+     ],
+     "destination": [
+      "obj-72",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-70",
+      1
+     ],
+     "destination": [
+      "obj-73",
+      0
      ]
     }
    }

@@ -119,7 +119,7 @@ def check_report(report, expected: dict[str, str | None]) -> None:
         strict_json(line)
 
 
-@settings(derandomize=True, database=None, max_examples=40, deadline=None,
+@settings(derandomize=True, database=None, max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(items, min_size=1, max_size=6))
 def test_index_survives_any_mix_of_bad_files(bank_items: list[Item]) -> None:

@@ -20,7 +20,16 @@ from bridge.app.config import add_session_options, load_config
 from bridge.app.live_session import LiveSession
 from bridge.core.drawing import drawing_from_json
 from bridge.core.engine import Engine
-from bridge.core.events import ControlEvent, PenDown, PenMove, PenUp, ReleaseOverrides, SetOverride, Trigger
+from bridge.core.events import (
+    ControlEvent,
+    PenDown,
+    PenMove,
+    PenUp,
+    ReleaseOverrides,
+    SetOverride,
+    TransportControl,
+    Trigger,
+)
 from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
 from bridge.core.replay import session_events
 from bridge.errors import BridgeError, ConfigError
@@ -113,7 +122,7 @@ def test_channel_filter():
 
 
 @pytest.mark.parametrize("fields", [
-    {"type": "sysex", "data": [1, 2, 3]}, {"type": "clock"}, {"type": "active_sensing"}, {"type": "start"},
+    {"type": "sysex", "data": [1, 2, 3]}, {"type": "clock"}, {"type": "active_sensing"}, {"type": "songpos", "pos": 3},
     {"type": "note_on", "channel": 0, "note": 200, "velocity": 10}, {"type": "note_on", "channel": 0},
     {"type": "control_change", "channel": 16, "control": 7, "value": 3}, {"type": "program_change"},
     {"type": "control_change", "channel": 0, "control": 7, "value": "loud"}, {}, {"type": None}, "junk",
@@ -121,6 +130,11 @@ def test_channel_filter():
 ])
 def test_system_and_malformed_messages_are_ignored(fields):
     assert MidiMapper().handle(fields) == []
+
+
+@pytest.mark.parametrize("kind", ["start", "stop", "continue"])
+def test_start_stop_and_continue_drive_the_score_transport_on_any_channel_setting(kind):
+    assert MidiMapper(MidiMapping(channel=3)).handle({"type": kind}) == [TransportControl(action=kind)]
 
 
 def test_notes_off_when_the_controller_goes_away():

@@ -177,7 +177,7 @@ def test_sysex_clock_and_other_system_messages_are_ignored(jack, osc):
     noisy = controller(jack, "NoisyDevice", "out")  # a device: its output exists before the bridge starts
     bridge = play(jack, osc, "--midi-in", "NoisyDevice", "--midi-backend", JACK_BACKEND, verbosity="-vv")
     move(noisy, bridge, osc, mido.Message("note_on", note=80), lambda: osc.last_override() == (80, "none", "none"))
-    noise = [mido.Message("sysex", data=[0x7E, 0x7F, 6, 1]), mido.Message("clock"), mido.Message("start"),
+    noise = [mido.Message("sysex", data=[0x7E, 0x7F, 6, 1]), mido.Message("clock"), mido.Message("tune_request"),
              mido.Message("active_sensing"), mido.Message("songpos", pos=16)]
 
     def burst() -> None:  # the noise, then a note that must still be heard
@@ -187,9 +187,9 @@ def test_sysex_clock_and_other_system_messages_are_ignored(jack, osc):
     def heard() -> bool:
         out = "\n".join(bridge.output())
         return osc.last_override() == (74, "none", "none") and all(
-            f"ignoring MIDI {kind} messages" in out for kind in ("sysex", "clock", "start"))
+            f"ignoring MIDI {kind} messages" in out for kind in ("sysex", "clock", "tune_request"))
 
-    until_heard(burst, heard, "a note after sysex/clock/start", bridge=bridge, osc=osc)
+    until_heard(burst, heard, "a note after sysex/clock/tune_request", bridge=bridge, osc=osc)
     assert all(args[1:] == ("none", "none") for args in osc.overrides()), osc.overrides()  # noise changed nothing
     assert not [line for line in bridge.output() if "MIDI message" in line and "ignored:" in line]
     assert bridge.alive() and errors(bridge) == [], bridge.tail()

@@ -228,7 +228,7 @@ def test_binds_to_loopback_by_default_and_a_busy_port_is_a_clear_error(rig):
 
 def test_the_control_table_names_every_handled_address():
     assert sorted(spec.path for spec in CONTROL_ADDRESSES.values()) == sorted(
-        f"/pict2audio/{name}" for name in ("clear", "override", "release", "trigger")
+        f"/pict2audio/{name}" for name in ("clear", "override", "release", "trigger", "transport")
     )
 
 
@@ -250,6 +250,8 @@ def sync(rig: Rig, raw: socket.socket, name: str, timeout_s: float = 5.0) -> Non
     address = f"/test/sync/{name}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if not rig.server.alive:
+            pytest.fail("the OSC control server thread has died")
         raw.sendto(raw_message(address.encode()), ("127.0.0.1", rig.server.port))
         if next_item(rig.outcomes, lambda o: o.address == address, timeout_s=0.05) is not None:
             return
@@ -368,7 +370,7 @@ def test_a_flood_of_triggers_leaves_a_short_bounded_backlog():
         released = time.perf_counter()
         gate.set()
         assert rig.session.wait_idle(5)
-        assert time.perf_counter() - released < 1.0  # no long backlog (measured: a few ms)
+        assert time.perf_counter() - released < 1.0  # no long backlog (measured: 64 triggers drain in ~0.4 ms)
         assert_still_listening(rig)
     finally:
         gate.set()

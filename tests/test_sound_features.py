@@ -279,3 +279,13 @@ def test_a_file_the_os_refuses_is_marked_to_be_tried_again(tmp_path):
     with pytest.raises(UnusableAudio) as content:
         features_for_file(tmp_path / "bad" / "notes.wav")
     assert not content.value.retry  # bad content stays bad: remembered, not re-read
+
+
+def test_a_file_longer_than_the_decoding_limit_is_refused(tmp_path, monkeypatch):
+    from bridge.adapters import audio_features
+
+    path = write_tone(tmp_path / "long.wav", 72, seconds=1.5)
+    monkeypatch.setattr(audio_features, "MAX_DECODED_SAMPLES", 16_000)  # 1 s here, 11 min of 48 kHz stereo really
+    monkeypatch.setattr(audio_features, "READ_BLOCK_SAMPLES", 4_096)
+    with pytest.raises(UnusableAudio, match=r"too long \(over 0 M samples decoded"):
+        features_for_file(path)

@@ -339,3 +339,45 @@ def test_a_killed_index_run_leaves_no_worker_process_behind(big_bank, tmp_path, 
         proc.kill()
         proc.wait(timeout=30)
         progress.join(5)
+
+
+def test_a_file_a_library_fails_on_is_skipped_alone(tmp_path, monkeypatch):
+    from bridge.adapters import soundbank_index
+
+    folder = tmp_path / "bank"
+    for name in ("a", "b", "c"):
+        write_tone(folder / f"{name}.wav", 72, seconds=0.5)
+    real = soundbank_index.features_for_file
+
+    def failing(path):
+        if os.path.basename(path) == "b.wav":
+            raise ZeroDivisionError("a decoder bug")
+        return real(path)
+
+    monkeypatch.setattr(soundbank_index, "features_for_file", failing)
+    report = update_index(folder, index_path=tmp_path / "index.json", workers=1)
+    assert sorted(report.entries) == ["a.wav", "c.wav"]
+    assert report.skipped == {"b.wav": "could not be labelled (ZeroDivisionError: a decoder bug)"}
+
+
+def test_a_worker_that_dies_costs_its_batch_only_until_the_next_run(tmp_path, monkeypatch):
+    from bridge.adapters import soundbank_index
+
+    folder = tmp_path / "bank"
+    for i in range(64):  # two batches of 32, labelled by two worker processes
+        write_tone(folder / f"n{i:02d}.wav", 69 + i % 12, seconds=0.3)
+    real = soundbank_index.features_for_file
+
+    def crashing(path):  # the forked workers inherit this: one dies as if killed or out of memory
+        if os.path.basename(path) == "n40.wav":
+            os._exit(1)
+        return real(path)
+
+    monkeypatch.setattr(soundbank_index, "features_for_file", crashing)
+    index = tmp_path / "index.json"
+    first = update_index(folder, index_path=index, workers=2)
+    assert "n40.wav" in first.skipped and first.skipped["n40.wav"].startswith("not labelled: a worker process died")
+    assert len(first.entries) + len(first.skipped) == 64 and first.written
+    monkeypatch.setattr(soundbank_index, "features_for_file", real)
+    again = update_index(folder, index_path=index, workers=2)
+    assert sorted(again.labelled) == sorted(first.skipped) and len(read_index(index)["samples"]) == 64

@@ -174,8 +174,8 @@ def test_the_latency_probe_times_the_osc_datagram_not_the_local_audio_after_it(f
     parts = _build(Config(osc_targets=(("127.0.0.1", 9),), audio="local"), probe, notices)
     try:
         sinks = parts.session.sinks
-        assert parts.audio in sinks and notices in sinks
-        assert sinks.index(probe) == sinks.index(parts.sender) + 1 < sinks.index(parts.audio)
+        assert parts.audio_feed in sinks and parts.audio_feed.sink is parts.audio and notices in sinks
+        assert sinks.index(probe) == sinks.index(parts.sender) + 1 < sinks.index(parts.audio_feed)
     finally:
         parts.close()
 

@@ -91,7 +91,7 @@ class SoundFeatures:
 
 _TRUNCATED_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be\s*(\d+)\)", re.MULTILINE)
 _STREAMING_SIZES = {0, 0xFFFFFFFF, 0x7FFFFFFF}
-READ_BLOCK_FRAMES = 1 << 18  # frames decoded at a time: memory follows the audio really in the file
+READ_BLOCK_SAMPLES = 1 << 20  # decoded at a time (4 MiB): memory follows the audio really in the file
 MAX_DECODED_SAMPLES = 1 << 26  # 256 MiB of float32 (11.6 min of 48 kHz stereo): longer files are refused
 
 
@@ -137,12 +137,13 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
 
 def _read_blocks(sound, path: str) -> np.ndarray:
-    """Every frame of an open soundfile.SoundFile, decoded READ_BLOCK_FRAMES at a time, up to
-    MAX_DECODED_SAMPLES; one block is returned as it is (no copy)."""
+    """Every frame of an open soundfile.SoundFile, decoded READ_BLOCK_SAMPLES at a time (whatever the
+    header claims: frames or channels), up to MAX_DECODED_SAMPLES; one block is returned as it is."""
     blocks: list[np.ndarray] = []
     total = 0
+    frames_per_block = max(1, READ_BLOCK_SAMPLES // max(sound.channels, 1))
     while True:
-        block = sound.read(READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        block = sound.read(frames_per_block, dtype="float32", always_2d=True)
         if block.shape[0] == 0:
             break
         blocks.append(block)

@@ -24,8 +24,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from bridge.errors import BridgeError
 
@@ -59,22 +60,19 @@ def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeou
         raise JackError("jackd / jack_wait not found; install Debian's jackd2 (apt-get install jackd2)")
     name = f"pict2audio-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+    argv = [jackd, "--no-realtime", "-n", name, "-t", "5000", *(["--sync"] if sync else []), "-d", "dummy",
+            "-r", str(rate_hz), "-p", str(period_frames)]  # -t: a generous client timeout (ms) for a busy machine
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            # -t: a generous client timeout (ms), so a busy machine does not refuse new clients
-            [jackd, "--no-realtime", "-n", name, "-t", "5000", *(["--sync"] if sync else []), "-d", "dummy",
-             "-r", str(rate_hz), "-p", str(period_frames)],
-            env=env, stdout=errors, stderr=subprocess.STDOUT, preexec_fn=_parent_death_signal(),
-        )
+        proc = _start_jackd(argv, env, errors)
         saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
         try:
-            if not _wait_running(jack_wait, name, env, proc, timeout_s):
-                errors.seek(0)
-                text = errors.read().decode(errors="replace")
-                tail = text.strip().splitlines()[-3:]
-                hint = (" (JACK's server registry is full of servers that were killed: stop every jackd, then "
-                        "remove /dev/shm/jack*)") if "Too many servers" in text else ""
-                raise JackError(f"jackd did not start within {timeout_s:g} s: {' / '.join(tail) or 'no output'}{hint}")
+            running = _wait_running(jack_wait, name, env, proc, timeout_s)
+            if not running and _registry_full(errors) and _clear_registry_of_dead_servers():
+                proc.wait(5)
+                proc = _start_jackd(argv, env, errors)
+                running = _wait_running(jack_wait, name, env, proc, timeout_s)
+            if not running:
+                raise JackError(_start_failure(errors, timeout_s))
             os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
             log.info("JACK dummy server %r up (%d frames at %d Hz)", name, period_frames, rate_hz)
             yield name
@@ -91,6 +89,50 @@ def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeou
                 proc.kill()
                 proc.wait(5)
             _remove_stale_files(name)
+
+
+def _start_jackd(argv: list[str], env: dict[str, str], errors: IO[bytes]) -> subprocess.Popen:
+    errors.seek(0)
+    errors.truncate()
+    return subprocess.Popen(argv, env=env, stdout=errors, stderr=subprocess.STDOUT,
+                            preexec_fn=_parent_death_signal())
+
+
+def _registry_full(errors: IO[bytes]) -> bool:
+    errors.seek(0)
+    return b"Too many servers" in errors.read()
+
+
+def _clear_registry_of_dead_servers() -> bool:
+    """JACK keeps killed servers in its registry (/dev/shm) until every server on the machine has stopped,
+    and refuses new ones once it is full. With no jackd alive, those entries are dead: remove them."""
+    if "jackd" in _process_names():
+        return False
+    for path in Path("/dev/shm").glob("jack*"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    log.warning("JACK's server registry was full of killed servers and none is running: cleared it")
+    return True
+
+
+def _process_names() -> set[str]:
+    names = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with suppress(OSError):  # the process ended meanwhile
+                names.add(Path(entry.path, "comm").read_text().strip())
+    return names
+
+
+def _start_failure(errors: IO[bytes], timeout_s: float) -> str:
+    errors.seek(0)
+    text = errors.read().decode(errors="replace")
+    tail = text.strip().splitlines()[-3:]
+    hint = (" (JACK's server registry is full of servers that were killed while another jackd runs: stop "
+            "every jackd, then remove /dev/shm/jack*)") if "Too many servers" in text else ""
+    return f"jackd did not start within {timeout_s:g} s: {' / '.join(tail) or 'no output'}{hint}"
 
 
 def _wait_running(jack_wait: str, name: str, env: dict[str, str], proc: subprocess.Popen, timeout_s: float) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bridge.core.events import ControlEvent
+from bridge.core.events import ControlEvent, TransportControl
 from bridge.core.midi_mapping import MidiMapper, MidiMapping
 from bridge.errors import BridgeError
 
@@ -34,7 +34,8 @@ def midi_file_controls(path: Path | str, mapping: MidiMapping | None = None, *,
         t_s += msg.time
         if msg.is_meta:
             continue
-        controls.extend(event.at(offset_ms + t_s * 1000.0) for event in mapper.handle(msg.dict()))
+        controls.extend(event.at(offset_ms + t_s * 1000.0) for event in mapper.handle(msg.dict())
+                        if not isinstance(event, TransportControl))  # a file's transport is not a control
     log.info("MIDI file %s: %d controls over %.1f s", path, len(controls), t_s)
     return tuple(controls)
 

@@ -48,8 +48,8 @@ DEFAULT_BACKEND = "mido.backends.rtmidi"
 VIRTUAL = "virtual"
 VIRTUAL_PORT_NAME = "Pict2Audio"
 # System messages a controller may send that never map to anything (checked before the mapper).
-IGNORED_TYPES = frozenset({"sysex", "clock", "active_sensing", "start", "stop", "continue", "songpos",
-                           "song_select", "tune_request", "reset", "quarter_frame"})
+IGNORED_TYPES = frozenset({"sysex", "clock", "active_sensing", "songpos", "song_select", "tune_request", "reset",
+                           "quarter_frame"})  # start, stop and continue drive the score's transport
 
 Post = Callable[[ControlEvent], None]
 

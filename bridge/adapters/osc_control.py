@@ -1,4 +1,5 @@
-"""OSC control input: clear, overrides, release, trigger (protocol.CONTROL_ADDRESSES), from anyone who can send UDP.
+"""OSC control input: clear, overrides, release, trigger, the score's transport (protocol.CONTROL_ADDRESSES), from
+anyone who can send UDP. Transport controls go to the score player through the session, like every event.
 
 The server runs on its own thread and only offers events to the LiveSession (its bounded queue drops
 them when the engine is behind), so it never touches the engine directly. Every datagram is contained:
@@ -16,6 +17,7 @@ fire every control at once. python-osc still decodes each message's arguments.
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import socketserver
 import struct
@@ -27,10 +29,11 @@ from typing import Any, Protocol
 
 from pythonosc.osc_message import OscMessage
 
-from bridge.core.events import Clear, Event, ReleaseOverrides, SetOverride, Trigger
+from bridge.core.events import TRANSPORT_ACTIONS, Clear, Event, ReleaseOverrides, SetOverride, TransportControl, Trigger
 from bridge.core.labels import HEADS, check_class
 from bridge.core.log_limit import Clock, LogLimiter, printable, shown
 from bridge.core.protocol import CONTROL_ADDRESSES
+from bridge.core.score import BPM_RANGE
 from bridge.errors import ConfigError, LabelError
 
 log = logging.getLogger(__name__)
@@ -228,6 +231,24 @@ def _fires(args: tuple[Any, ...]) -> bool:
     raise _ControlError(f"expected no argument or one number, got {shown(args, 80)}")
 
 
+def parse_transport(args: tuple[Any, ...]) -> Event:
+    """`/pict2audio/transport s action [i/f value]`: start, stop, continue (no value), tempo, position, loop."""
+    if not args or not isinstance(args[0], str) or args[0] not in TRANSPORT_ACTIONS:
+        raise _ControlError(f"expected an action ({', '.join(TRANSPORT_ACTIONS)}), got {shown(args, 80)}")
+    action, rest = args[0], args[1:]
+    if action in ("start", "stop", "continue"):
+        if rest:
+            raise _ControlError(f"transport {action} takes no value, got {shown(rest, 60)}")
+        return TransportControl(action=action)
+    if len(rest) != 1 or not isinstance(rest[0], int | float) or isinstance(rest[0], bool) or rest[0] != rest[0]:
+        raise _ControlError(f"transport {action} needs one number, got {shown(rest, 60)}")
+    value = float(rest[0])
+    low, high = {"tempo": BPM_RANGE, "position": (0.0, 1.0)}.get(action, (-math.inf, math.inf))
+    if not low <= value <= high:
+        raise _ControlError(f"transport {action}: expected {low:g}..{high:g}, got {shown(rest[0], 40)}")
+    return TransportControl(action=action, value=value)
+
+
 class OscControlServer:
     """Listens for control messages on UDP host:port (port 0 = any free port; see `.port`)."""
 
@@ -255,6 +276,7 @@ class OscControlServer:
             CONTROL_ADDRESSES["override"].path: self._override,
             CONTROL_ADDRESSES["release"].path: self._release,
             CONTROL_ADDRESSES["trigger"].path: self._trigger,
+            CONTROL_ADDRESSES["transport"].path: parse_transport,
         }
         self._server: _DatagramServer | None = None
         self._thread: threading.Thread | None = None
@@ -371,15 +393,21 @@ class OscControlServer:
         log.info("listening for OSC control on %s:%d", self.host, self.port)
         return self
 
-    def stop(self) -> None:
-        """Stop listening and release the port (idempotent); counts still held back by the rate limit are logged."""
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop listening and release the port (idempotent); counts still held back by the rate limit are logged.
+
+        Waits at most timeout_s for the server thread: socketserver's shutdown() waits without a limit, so
+        it runs on a helper thread, and quitting never hangs on a thread stuck in a handler."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        self._server = None
-        self._thread = None
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if thread is not None and thread.is_alive():
+            stopper = threading.Thread(target=server.shutdown, name="pict2audio-osc-control-stop", daemon=True)
+            stopper.start()
+            stopper.join(timeout_s)
+            if stopper.is_alive():
+                log.error("the OSC control thread did not stop within %g s; leaving it behind", timeout_s)
+        server.server_close()
         for limiter in self._logs.values():
             limiter.flush()

@@ -3,7 +3,8 @@
 Arguments are written with the type tags of `protocol.ADDRESSES` (only `i`, `f`, `s`), never guessed
 from the Python value, so Pure Data's `oscparse` can read everything. The bundle timetag is
 "immediately" unless `latency_ms` > 0, then wall-clock now + latency (NTP time), so a peer that
-schedules by timetag plays every event the same fixed delay later (less jitter).
+schedules by timetag plays every event the same fixed delay later (less jitter). A bundle made ahead of its
+time (a score note, `Bundle.due_unix_s`) is tagged with its own due time instead.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ def encode_message(message: Message) -> OscMessageBuilder:
     return builder
 
 
-def encode_bundle(bundle: Bundle, *, timetag_s: float = IMMEDIATELY) -> bytes:
-    """The OSC bundle datagram of one engine Bundle; timetag_s is Unix time in s or IMMEDIATELY."""
+def encode_bundle(bundle: Bundle, *, timetag_s: float | None = None) -> bytes:
+    """The OSC bundle datagram of one engine Bundle; timetag_s is Unix time in s or IMMEDIATELY (None: the
+    bundle's own due time if it has one, else IMMEDIATELY)."""
+    if timetag_s is None:
+        timetag_s = IMMEDIATELY if bundle.due_unix_s is None else bundle.due_unix_s
     builder = OscBundleBuilder(timetag_s)
     for message in bundle.messages:
         builder.add_content(encode_message(message).build())
@@ -102,14 +106,19 @@ class OscSender:
             sock = self._sockets[family] = socket.socket(family, socket.SOCK_DGRAM)
         return sock
 
-    def timetag_s(self) -> float:
-        """Unix time the receiver should act at, or IMMEDIATELY when there is no look-ahead."""
-        return time.time() + self.latency_ms / 1000.0 if self.latency_ms > 0 else IMMEDIATELY
+    def timetag_s(self, bundle: Bundle | None = None) -> float:
+        """Unix time the receiver should act at, or IMMEDIATELY when there is no look-ahead. A bundle made
+        ahead of its time (a score note, sent `latency_ms` early) is tagged with its own due time."""
+        if self.latency_ms <= 0:
+            return IMMEDIATELY
+        if bundle is not None and bundle.due_unix_s is not None:
+            return bundle.due_unix_s
+        return time.time() + self.latency_ms / 1000.0
 
     def __call__(self, bundle: Bundle) -> None:
         if self._closed or not bundle.messages:
             return
-        dgram = encode_bundle(bundle, timetag_s=self.timetag_s())
+        dgram = encode_bundle(bundle, timetag_s=self.timetag_s(bundle))
         for target, (family, sockaddr) in self._resolved.items():
             try:
                 self._socket(family).sendto(dgram, sockaddr)

@@ -64,7 +64,7 @@ DEFAULT_OSC_TARGET = ("127.0.0.1", 9000)
 MAX_LATENCY_MS = 10_000.0  # a look-ahead evens out jitter (ms); seconds of it is a unit mix-up
 MAX_VOICES = 64
 # Commands that never listen for OSC control (replay drops control_port): a busy port is no reason to stop them.
-NO_CONTROL_INPUT = frozenset({"replay", "midi-learn"})
+NO_CONTROL_INPUT = frozenset({"replay", "midi-learn", "score"})
 
 Check = Callable[[Any, str], Any]
 

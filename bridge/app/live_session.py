@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from bridge.core.engine import Engine
-from bridge.core.events import Event
+from bridge.core.events import Event, TransportControl
 from bridge.core.log_limit import LogLimiter
 from bridge.core.protocol import Bundle
 
@@ -49,10 +49,16 @@ class LiveSession:
         self._waiting = 0  # events queued and not yet handled (the one being handled included)
         self._drop_log = LogLimiter(
             log, "engine busy: dropped %d more remote events in the last %.1f s", clock=log_clock)
+        # Takes the transport controls (keys, OSC, MIDI) in place of the engine: the score player, if any.
+        self.on_transport: Callable[[TransportControl], None] | None = None
 
     def now_ms(self) -> float:
         """The session clock: ms since the session (or the last clear) started."""
         return (self._clock() - self._t0) * 1000.0
+
+    def ms_at(self, instant: float) -> float:
+        """What the session clock reads at `instant` of its clock (a time scheduled ahead, e.g. a score note)."""
+        return (instant - self._t0) * 1000.0
 
     def restart_clock(self, *, at_ms: float = 0.0) -> None:
         """Restart the session clock so that now_ms() reads `at_ms` (e.g. after opening a drawing)."""
@@ -79,6 +85,8 @@ class LiveSession:
         """Queue an event from any thread, e.g. post(PenMove(x=10, y=20)); an event without t_ms happens now.
 
         Never drops: for the canvas's own events, whose rate a person sets."""
+        if self._transport(event):
+            return
         if event.t_ms is None:
             event = event.at(self.now_ms())
         with self._lock:
@@ -89,6 +97,8 @@ class LiveSession:
     def offer(self, event: Event) -> bool:
         """Queue an event as `post` does unless `max_waiting` events are already waiting; then drop it
         (counted in `dropped`, with a rate-limited warning) and return False. For inputs anyone can flood."""
+        if self._transport(event):
+            return True
         if event.t_ms is None:
             event = event.at(self.now_ms())
         with self._lock:
@@ -103,6 +113,16 @@ class LiveSession:
                                self.max_waiting, type(event).__name__)
             return False
         self._queue.put(event)
+        return True
+
+    def _transport(self, event: Event) -> bool:
+        """A transport control goes to the score player (never to the engine); True when it was one."""
+        if not isinstance(event, TransportControl):
+            return False
+        if self.on_transport is None:
+            log.info("transport %s ignored: no score player in this session", event.action)
+        else:
+            self.on_transport(event)
         return True
 
     def wait_idle(self, timeout_s: float = 5.0) -> bool:

@@ -75,6 +75,7 @@ def replay_drawing(
     *,
     speed: float | None = 1.0,
     extra_controls: tuple[ControlEvent, ...] = (),
+    events: Sequence[Event] | None = None,
     on_event: OnEvent | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -83,10 +84,11 @@ def replay_drawing(
 
     speed: 1.0 = recorded timing, 2.0 = twice as fast, None = no waiting at all (fast).
     on_event(event, bundle): called after each event's bundle is delivered (a window redrawing the strokes).
+    events: play these instead of the drawing's own (a drawing played as a score: bridge.core.score).
     """
     if speed is not None and not speed > 0:
         raise ValueError(f"speed must be > 0 (or None for fast replay), got {speed!r}")
-    events = session_events(drawing, extra_controls)
+    events = session_events(drawing, extra_controls) if events is None else list(events)
     session = LiveSession(engine, list(sinks), clock=clock)  # never started: runs on this thread
     errors_before = len(engine.errors)
     first_t_ms = _time(events[0]) if events else 0.0

@@ -97,6 +97,7 @@ class SessionParts:
     oscquery: Any = None  # bridge.adapters.oscquery_http.OscQueryServer, or None with --no-oscquery
     mdns: Any = None  # bridge.adapters.oscquery_mdns.MdnsAdvert, started with the OSCQuery server
     audio_feed: BackgroundSink | None = None  # hands the bundles to `audio` on its own thread
+    score: Any = None  # bridge.app.score_player.ScorePlayer (attach_score), or None
     _closed: bool = field(default=False, repr=False)
     _started: bool = field(default=False, repr=False)
 
@@ -105,6 +106,8 @@ class SessionParts:
         if not self._started and not self._closed:
             self._started = True
             self.session.start()
+            if self.score is not None:
+                self.score.start()
             if self.control is not None:
                 try:
                     self.control.start()
@@ -137,6 +140,8 @@ class SessionParts:
             self.oscquery.stop()
         if self.control is not None:
             self.control.stop()
+        if self.score is not None:  # its last notes end (ScoreState stopped) before the engine stops
+            self.score.close()
         self.session.wait_idle(2.0)
         self.session.stop()
         self.sender.close()
@@ -146,6 +151,20 @@ class SessionParts:
             self.audio.close()
         if self.midi_out is not None:  # after the engine stopped: no note can start after its note-offs
             self.midi_out.close()
+
+
+def attach_score(parts: SessionParts, settings: Any) -> Any:
+    """A score player (bridge.app.score_player) for the session: the transport controls (keys, OSC, MIDI) go
+    to it, it posts its notes to the engine ahead of time by the OSC latency. Started with the session."""
+    from bridge.app.score_player import ScorePlayer
+
+    player = ScorePlayer(settings, post=parts.session.post, strokes=parts.engine.finished_strokes,
+                         session_ms=parts.session.ms_at, latency_ms=parts.config.osc_latency_ms)
+    parts.session.on_transport = player.control
+    parts.score = player
+    if parts._started:
+        player.start()
+    return player
 
 
 def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out")
+FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out",
+                                   "score")
 
 
 @dataclass(frozen=True)

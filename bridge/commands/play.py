@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 from bridge.app.config import Config, add_session_options, load_config
+from bridge.app.score_options import add_score_options, score_settings
 from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--window", metavar="WxH", help="initial window size in px (default 1000x620)")
     parser.add_argument("--pen-width", type=float, metavar="PX", help="initial pen width, 1..30 px (default 12)")
     parser.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)  # startup bench
+    add_score_options(parser, switch=True)
     parser.set_defaults(func=run)
 
 
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         osc_targets=config.osc_targets, audio=config.audio, **{k: v for k, v in chosen.items() if v is not None}
     )
     probe, notices = LatencyProbe(), SessionNotices()
-    link = SessionLink(lambda: _build(config, probe, notices))
+    score = score_settings(args)
+    link = SessionLink(lambda: _build(config, probe, notices, score=score, score_on=bool(args.score)))
     app = CanvasApp(link, options, probe=probe, notices=notices,
                     on_first_frame=_first_frame if args.exit_after_first_frame else None)
     app.open()  # before anything loads: without a display this stops here and says how to run
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         link.start()
         midi = _start_midi(app, link, config)
         app.midi, app.midi_wanted = midi, config.midi_in
+        _score_keys(app, link)
         return app.run()
     finally:
         if app.running:  # stopped before run() (a bad MIDI mapping): run() did not close the window
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             midi.close()
 
 
-def _build(config: Config, probe, notices=None):
+def _build(config: Config, probe, notices=None, *, score=None, score_on: bool = False):
     """On the loader thread: the session, and the audio device opened now rather than at the first pen-up.
 
     `probe` (pen-to-OSC latency) and `notices` (clears from other inputs) are the canvas's session sinks.
@@ -109,7 +113,43 @@ def _build(config: Config, probe, notices=None):
     sinks.insert(sinks.index(parts.sender) + 1, probe)
     if parts.audio is not None:
         parts.audio.open()
+    if score is not None:  # the score player: key S, OSC /pict2audio/transport, MIDI start/stop/continue
+        from bridge.app.session import attach_score
+        from bridge.core.events import TransportControl
+
+        player = attach_score(parts, score)
+        parts.start()
+        if score_on:
+            player.control(TransportControl(action="start"))
+        return parts
     return parts.start()
+
+
+def _score_keys(app, link) -> None:
+    """S: score mode on (the playhead starts at the left edge) or off; L: loop on or off."""
+    def player():
+        score = getattr(link.parts, "score", None)
+        if score is None:
+            app.show_message("score: the session is still loading")
+        return score
+
+    def toggle() -> None:
+        score = player()
+        if score is not None:
+            score.toggle()
+            app.show_message(f"score mode {'on' if score.enabled else 'off'} ({score.settings.bpm:g} bpm, "
+                             f"{score.settings.bars} bars, loop {'on' if score.settings.loop else 'off'})")
+
+    def loop() -> None:
+        from bridge.core.events import TransportControl
+
+        score = player()
+        if score is not None:
+            score.control(TransportControl(action="loop", value=0.0 if score.settings.loop else 1.0))
+            app.show_message(f"score loop {'on' if score.settings.loop else 'off'}")
+
+    app.add_key_command("s", "score mode: a playhead plays the strokes left to right (on / off)", toggle)
+    app.add_key_command("l", "score: loop on / off", loop)
 
 
 def _first_frame(app) -> None:

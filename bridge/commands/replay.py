@@ -24,6 +24,7 @@ from typing import Any
 
 from bridge.adapters.replay_window import ReplayClosed
 from bridge.app.config import add_session_options, load_config
+from bridge.app.score_options import add_score_options, loop_count, score_settings
 from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
 from bridge.core.events import ControlEvent
 from bridge.errors import DrawingError
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the notes (the MIDI out mapping, [midi.out]) to a Standard MIDI File, on the "
                              "--render timeline")
     add_session_options(parser)
+    add_score_options(parser, loops=True)
     parser.set_defaults(func=run)
 
 
@@ -141,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args))
             engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings)
             result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
-                                    on_event=window)
+                                    events=_score_events(drawing, args), on_event=window)
             print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
             for error in result.errors:
                 print(f"{path}: error during replay: {error}", file=sys.stderr)
@@ -178,6 +180,16 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         print(f"{len(failures)} of {len(files) + len(missing)} drawings failed", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _score_events(drawing: Drawing, args: argparse.Namespace) -> list[Any] | None:
+    """A drawing saved in score mode replays as its score: the page, --loops passes (default 1) at the tempo
+    it recorded (a flag wins). None for any other drawing: it replays as it was drawn."""
+    if drawing.score is None:
+        return None
+    from bridge.core.score import score_events
+
+    return score_events(drawing, score_settings(args, drawing.score), loop_count(args))
 
 
 def replay_mode(drawing: Drawing, session_mode: PlayMode, args: argparse.Namespace) -> PlayMode:

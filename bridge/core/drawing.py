@@ -9,11 +9,14 @@ JSON schema, version 1 (unknown top-level keys are kept in `extra` and written b
      "controls": [{"t_ms": 812.0, "kind": "override", "head": "pitch", "value": 72},
                   {"t_ms": 900.0, "kind": "release"}, {"t_ms": 950.0, "kind": "trigger"}],
      "mode": {"label_by": "stroke" | "canvas", "onset": "down" | "up"},
+     "score": {"bpm": 120, "bars": 2, "loop": true},
      "meta": {...}}
 
 `t_ms` is the time since the drawing started; within a stroke it never decreases. `controls`
 (optional) records the live control events (MIDI or OSC overrides, triggers) so a replay repeats them;
-`mode` (optional) records how strokes became voices, so a replay plays them the same way.
+`mode` (optional) records how strokes became voices, so a replay plays them the same way. `score`
+(optional) records the score settings of a drawing saved in score mode (bridge/core/score.py; `{"seconds":
+S}` is read as one bar of S seconds), so a replay plays it as a score.
 
 A drawing saved on another canvas size is scaled to the 400 px canvas where it is drawn (`canvas_scale`:
 each axis on its own, a pen width by the mean of the two). The limits below are checked when a drawing
@@ -37,6 +40,7 @@ from bridge.core.labels import (
     format_hex_color,
     parse_hex_color,
 )
+from bridge.core.score import ScoreError, ScoreSettings, settings_from_dict
 from bridge.errors import DrawingError, LabelError
 
 FORMAT_NAME = "pict2audio-drawing"
@@ -141,6 +145,7 @@ class Drawing:
     extra: dict[str, Any] = field(default_factory=dict)
     controls: tuple[ControlEvent, ...] = ()
     mode: PlayMode | None = None  # None: recorded before play modes existed; plays with the session's mode
+    score: ScoreSettings | None = None  # saved in score mode: the loop it played (replay plays it as a score)
 
     def with_stroke(self, stroke: Stroke) -> Drawing:
         return replace(self, strokes=(*self.strokes, stroke))
@@ -173,6 +178,8 @@ class Drawing:
             doc["controls"] = [control_to_json(c) for c in self.controls]
         if self.mode is not None:
             doc["mode"] = self.mode.to_json_dict()
+        if self.score is not None:
+            doc["score"] = self.score.to_json_dict()
         return doc
 
     def to_json(self) -> str:
@@ -234,11 +241,19 @@ def drawing_from_dict(doc: Any) -> Drawing:
     _check_free_form(meta, "meta")
     controls = _controls_from_list(doc.get("controls", []))
     mode = _mode_from_dict(doc["mode"]) if "mode" in doc else None
-    known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode")
+    score = _score_from_dict(doc["score"]) if "score" in doc else None
+    known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode", "score")
     extra = {k: v for k, v in doc.items() if k not in known}
     for key, value in extra.items():
         _check_free_form(value, _field(key))
-    return Drawing(strokes, width, height, meta, extra, controls, mode)
+    return Drawing(strokes, width, height, meta, extra, controls, mode, score)
+
+
+def _score_from_dict(doc: Any) -> ScoreSettings:
+    try:
+        return settings_from_dict(doc)
+    except ScoreError as exc:
+        raise DrawingError(exc.where, _short(exc.problem)) from None
 
 
 def _mode_from_dict(doc: Any) -> PlayMode:

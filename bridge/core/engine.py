@@ -22,6 +22,11 @@ equally good samples while replay stays exact.
 
 An exception from the classifier or matcher never escapes: it is logged, kept in `errors`, and the
 engine goes on with its last good prediction and match (a live performance must not die).
+
+Score notes (bridge.core.score): `ScoreNoteOn` plays a stroke as a new voice (the next id), with what the
+stroke's own voice played (else its ink classified alone, once); `ScoreNoteOff` stops that voice if it still
+sounds; `ScoreState` stopped cuts every sounding score note. The events carry their due times, so the live
+scheduler, an offline bounce and a test get the same bundles.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ from bridge.core.events import (
     PenMove,
     PenUp,
     ReleaseOverrides,
+    ScoreNoteOff,
+    ScoreNoteOn,
+    ScorePlayhead,
+    ScoreState,
     SetOverride,
     Trigger,
 )
@@ -113,6 +122,9 @@ class Engine:
         self._last_id = 0
         self._pen_strokes = 0
         self._voices = Voices(limit=self.config.max_voices)
+        self._score_raster = CanvasRaster()  # a score note's stroke, classified alone
+        self._score_matches: dict[Stroke, Match | None] = {}  # per stroke: what its score notes play
+        self._score_notes: dict[int, int] = {}  # sounding score notes: note key -> voice id
 
     @property
     def mode(self) -> PlayMode:
@@ -152,9 +164,16 @@ class Engine:
             messages = self._clear()
         elif isinstance(event, LoadDrawing):
             messages = self._load(event.drawing)
+        elif isinstance(event, ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead):
+            messages = self._score(event)
         else:
             raise TypeError(f"not an engine event: {event!r}")
-        return protocol.Bundle(tuple(messages), t_ms) if messages else None
+        due = getattr(event, "due_unix_s", None)
+        return protocol.Bundle(tuple(messages), t_ms, due_unix_s=due) if messages else None
+
+    def finished_strokes(self) -> tuple[Stroke, ...]:
+        """The finished strokes now (a copy; another thread may read it, e.g. the score player)."""
+        return tuple(self._strokes)
 
     # -- pen events -------------------------------------------------------------------------
 
@@ -217,6 +236,8 @@ class Engine:
         stroke = voice.stroke()
         self._strokes.append(stroke)
         self._voices.update_stroke(voice.stroke_id, stroke)
+        if self.mode.label_by == "stroke" and voice.sounds and voice.match is not None:
+            self._score_matches[stroke] = voice.match  # its score notes play what its own voice played
         self._voice = None
 
     # -- voices -----------------------------------------------------------------------------
@@ -319,6 +340,8 @@ class Engine:
 
     def _reset(self, drawing: Drawing) -> None:
         self._voice = None
+        kept = set(drawing.strokes)  # a stroke that left the drawing needs no cached score match
+        self._score_matches = {s: m for s, m in self._score_matches.items() if s in kept}
         self.drawing = drawing
         self.raster.clear()
         self.prediction = None
@@ -334,6 +357,51 @@ class Engine:
             self._record_error("classifier", exc)
             return []
         return [protocol.labels_message(self.prediction, TRIGGER_VOICE), *self._rematch_trigger()]
+
+    # -- the score (bridge.core.score) ----------------------------------------------------------
+
+    def _score(self, event: ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead) -> list[protocol.Message]:
+        if isinstance(event, ScoreNoteOn):
+            return self._score_note_on(event)
+        if isinstance(event, ScoreNoteOff):
+            voice_id = self._score_notes.pop(event.note, None)
+            stopped = voice_id is not None and self._voices.stop(voice_id)
+            return [protocol.voice_stop_message(voice_id)] if stopped else []  # type: ignore[arg-type]
+        if isinstance(event, ScorePlayhead):
+            return [protocol.playhead_message(event.position)]
+        stops: list[protocol.Message] = []
+        if event.state == "stopped":  # every score note still sounding ends with the transport
+            notes, self._score_notes = self._score_notes, {}
+            stops = [protocol.voice_stop_message(v) for v in notes.values() if self._voices.stop(v)]
+        return [*stops, protocol.transport_message(event.state, event.bpm)]
+
+    def _score_note_on(self, event: ScoreNoteOn) -> list[protocol.Message]:
+        """A score note: its stroke plays its match as a new voice, with the next id of the session."""
+        match = self._score_match(event.stroke)
+        if match is None:
+            return []
+        self._last_id += 1
+        self._score_notes[event.note] = self._last_id
+        return self._sound(self._last_id, event.stroke, match)
+
+    def _score_match(self, stroke: Stroke) -> Match | None:
+        """What a stroke's score notes play: its own voice's match when it was drawn in this session (stroke
+        mode), else its ink classified alone and matched once (rotation: its place among the pen strokes)."""
+        if stroke in self._score_matches:
+            return self._score_matches[stroke]
+        self._score_raster.clear()
+        self._score_raster.begin_stroke(stroke)
+        try:
+            prediction = self._classify(self._score_raster.image())
+        except Exception as exc:  # contained: the note stays silent, the score goes on
+            self._record_error("classifier", exc)
+            return None
+        pens = [s for s in self._strokes if s.tool == "pen"]
+        rotation = pens.index(stroke) if stroke in pens else self._pen_strokes
+        match = self._try_match(prediction, rotation=rotation)
+        if match is not None:
+            self._score_matches[stroke] = match
+        return match
 
     # -- shared -----------------------------------------------------------------------------
 

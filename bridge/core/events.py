@@ -10,14 +10,15 @@ records in its `controls` list, so a replay feeds the engine exactly what the li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bridge.core.labels import HEADS, check_class
 from bridge.errors import LabelError
 
 if TYPE_CHECKING:
-    from bridge.core.drawing import Drawing
+    from bridge.core.drawing import Drawing, Stroke
 
 
 def _time(t_ms: float | None) -> float | None:
@@ -96,6 +97,79 @@ class LoadDrawing(_Event):
     drawing: Drawing
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScoreNoteOn(_Event):
+    """The score's playhead reached a stroke's leftmost ink: it sounds as a new voice (a fresh id).
+
+    note: the score's key for this note; its ScoreNoteOff names the same key. due_unix_s: when the note is
+    due in Unix time, when it was scheduled ahead (the OSC timetag); not part of the event's value."""
+
+    stroke: Stroke
+    note: int
+    due_unix_s: float | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreNoteOff(_Event):
+    """The playhead passed the stroke's rightmost ink: the note's voice stops (if it still sounds)."""
+
+    note: int
+    due_unix_s: float | None = field(default=None, compare=False)
+
+
+SCORE_STATES = ("playing", "stopped")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreState(_Event):
+    """The score's transport started, stopped or changed tempo; stopping cuts every sounding score note."""
+
+    state: str
+    bpm: float
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.state not in SCORE_STATES:
+            raise ValueError(f"score state: expected one of {', '.join(SCORE_STATES)}, got {self.state!r}")
+        if not (isinstance(self.bpm, int | float) and math.isfinite(self.bpm) and self.bpm > 0):
+            raise ValueError(f"score tempo: expected bpm > 0, got {self.bpm!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScorePlayhead(_Event):
+    """Where the playhead is, 0..1 across the canvas (sent at a limited rate while the score plays)."""
+
+    position: float
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (isinstance(self.position, int | float) and 0.0 <= self.position <= 1.0):
+            raise ValueError(f"playhead position: expected 0..1, got {self.position!r}")
+
+
+TRANSPORT_ACTIONS = ("start", "stop", "continue", "tempo", "position", "loop")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransportControl(_Event):
+    """A transport command for the score player (keys, OSC, MIDI start/stop/continue): start, stop, continue,
+    tempo (value = bpm), position (value = 0..1) or loop (value 1 = on, 0 = off). The live session hands
+    it to the score player; the engine never sees it. Ranges are checked where the value is applied."""
+
+    action: str
+    value: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.action not in TRANSPORT_ACTIONS:
+            raise ValueError(f"transport: expected one of {', '.join(TRANSPORT_ACTIONS)}, got {self.action!r}")
+        if (self.value is None) != (self.action in ("start", "stop", "continue")):
+            raise ValueError(f"transport {self.action}: " + (
+                "takes no value" if self.value is not None else "needs a value"))
+
+
 ControlEvent = SetOverride | ReleaseOverrides | Trigger
-Event = PenDown | PenMove | PenUp | SetOverride | ReleaseOverrides | Trigger | Clear | LoadDrawing
+ScoreEvent = ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead
+Event = (PenDown | PenMove | PenUp | SetOverride | ReleaseOverrides | Trigger | Clear | LoadDrawing | ScoreNoteOn
+         | ScoreNoteOff | ScoreState | ScorePlayhead)
 CONTROL_EVENTS: tuple[type, ...] = (SetOverride, ReleaseOverrides, Trigger)

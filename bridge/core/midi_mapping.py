@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, Trigger
+from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, TransportControl, Trigger
 from bridge.core.labels import CLASSES, HEADS, PITCHES
 from bridge.errors import ConfigError
 
@@ -37,6 +37,7 @@ TARGETS: tuple[str, ...] = (*HEADS, *ACTIONS)
 KINDS: tuple[str, ...] = ("note", "cc", "program")
 CHANNEL_MODE_CCS = range(120, 128)  # All Sound Off .. Poly On: fire on any value
 ACTION_EVENTS: dict[str, type[ReleaseOverrides | Trigger]] = {"release": ReleaseOverrides, "trigger": Trigger}
+TRANSPORT_TYPES = ("start", "stop", "continue")  # system real-time messages: the score's transport, any channel
 
 
 def span(target: str) -> int:
@@ -210,7 +211,10 @@ class MidiMapper:
         held, self._held[:] = bool(self._held), []
         return self._set("pitch", None) if held and not self.mapping.latch else []
 
-    def handle(self, fields: Mapping[str, Any]) -> list[ControlEvent]:
+    def handle(self, fields: Mapping[str, Any]) -> list[ControlEvent | TransportControl]:
+        kind = fields.get("type") if isinstance(fields, Mapping) else None
+        if kind in TRANSPORT_TYPES:  # real-time messages have no channel; learn never binds them
+            return [TransportControl(action=kind)]
         msg = normalise(fields)
         if msg is None:
             return []
@@ -223,7 +227,7 @@ class MidiMapper:
             previous = None
         if self.learning is not None:
             return self._learn(msg)
-        events: list[ControlEvent] = []
+        events: list[ControlEvent | TransportControl] = []
         for target in TARGETS:
             binding: Binding | None = getattr(self.mapping, target)
             if binding is not None and binding.kind == _KIND_OF[msg.kind] and msg.number in binding.numbers(target):

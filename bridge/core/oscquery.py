@@ -29,8 +29,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.core.events import SCORE_STATES, TRANSPORT_ACTIONS
 from bridge.core.labels import CLASSES, HEADS, PITCHES, TIMBRES, VOLUMES, Overrides
 from bridge.core.protocol import ADDRESSES, CONTROL_ADDRESSES, Address, ControlAddress, override_message
+from bridge.core.score import BPM_RANGE
 
 Json = dict[str, Any]
 
@@ -73,14 +75,19 @@ def sent_range(address: str, name: str) -> Json | None:
         "stroke_id": {"MIN": 0},  # 0: a trigger; strokes count from 1
         "stroke_count": {"MIN": 0},
         "path": None,
+        "position": {"MIN": 0.0, "MAX": 1.0},  # the score's playhead across the canvas
+        "state": _vals(SCORE_STATES),
+        "bpm": {"MIN": BPM_RANGE[0], "MAX": BPM_RANGE[1]},
     }
     if name.startswith("p_"):
         return {"MIN": 0.0, "MAX": 1.0}  # the classifier's probability of the label it sent
     return ranges[name]
 
 
-def accepted_range(name: str) -> Json:
+def accepted_range(name: str, path: str = "") -> Json:
     """The values a control argument takes (as strings where it accepts several types)."""
+    if path == CONTROL_ADDRESSES["transport"].path:  # an action, and the number tempo, position and loop take
+        return _vals(TRANSPORT_ACTIONS) if name == "action" else {"MIN": 0.0, "MAX": BPM_RANGE[1]}
     release = str(_not_overridden()["volume"])
     ranges = {
         "head": _vals(HEADS),
@@ -108,7 +115,7 @@ def _accepted_types(spec: ControlAddress) -> list[str]:
 
 
 def _accepts(spec: ControlAddress) -> Json:
-    arguments = [{"NAME": arg, "TYPE": tags, "RANGE": accepted_range(arg)} for arg, tags in spec.args]
+    arguments = [{"NAME": arg, "TYPE": tags, "RANGE": accepted_range(arg, spec.path)} for arg, tags in spec.args]
     return {"TYPES": _accepted_types(spec), "ARGUMENTS": arguments, "EFFECT": spec.effect}
 
 

@@ -6,7 +6,7 @@ against it. Argument types are limited to `i`, `f`, `s` (Pure Data's `oscparse` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.core.bank import Match
 from bridge.core.labels import Overrides, Prediction
@@ -43,12 +43,14 @@ ADDRESSES: dict[str, Address] = {
         "/pict2audio/play",
         (("path", "s"), ("pitch", "i"), ("volume", "s"), ("timbre", "s"), ("stroke_id", "i")),
         "when a voice sounds: at pen down (onset down; again when its match changes while drawn) or pen up "
-        "(onset up), or when a trigger control fires (stroke_id 0)",
+        "(onset up), when a trigger control fires (stroke_id 0), or when the score's playhead reaches a stroke "
+        "(a new id for every note)",
     ),
     "voice_stop": Address(
         "/pict2audio/voice/stop",
         (("stroke_id", "i"),),
-        "when a sounding voice is cut: undo, clear, or stolen by a new voice beyond the voice limit",
+        "when a sounding voice is cut: undo, clear, stolen by a new voice beyond the voice limit, or a score "
+        "note's end (the playhead passed its stroke, or the transport stopped)",
     ),
     "stroke_begin": Address("/pict2audio/stroke/begin", (("stroke_id", "i"),), "pen down"),
     "stroke_end": Address("/pict2audio/stroke/end", (("stroke_id", "i"),), "pen up"),
@@ -58,6 +60,14 @@ ADDRESSES: dict[str, Address] = {
         "when a label override is set or released: the whole override state; -1 / 'none' = not overridden",
     ),
     "clear": Address("/pict2audio/clear", (("stroke_count", "i"),), "when the canvas is cleared"),
+    "playhead": Address(
+        "/pict2audio/playhead", (("position", "f"),),
+        "while the score plays: the playhead, 0..1 from the canvas's left edge to its right (at most 30 a second)",
+    ),
+    "transport": Address(
+        "/pict2audio/transport", (("state", "s"), ("bpm", "f")),
+        "when the score's transport starts, stops or changes tempo: state playing or stopped, and the tempo",
+    ),
 }
 
 
@@ -84,10 +94,12 @@ class Bundle:
     """The messages caused by one event, sent together as one OSC bundle.
 
     t_ms: the event's time on the session clock (ms since the drawing started).
+    due_unix_s: when a bundle made ahead of its time (a score note) is due, in Unix time; None: now.
     """
 
     messages: tuple[Message, ...]
     t_ms: float
+    due_unix_s: float | None = field(default=None, compare=False)  # a score note scheduled ahead: its timetag
 
     def addresses(self) -> tuple[str, ...]:
         return tuple(m.address for m in self.messages)
@@ -149,6 +161,14 @@ def clear_message(stroke_count: int) -> Message:
     return Message(ADDRESSES["clear"].path, (stroke_count,))
 
 
+def playhead_message(position: float) -> Message:
+    return Message(ADDRESSES["playhead"].path, (float(position),))
+
+
+def transport_message(state: str, bpm: float) -> Message:
+    return Message(ADDRESSES["transport"].path, (state, float(bpm)))
+
+
 # -- OSC control input (what the bridge listens to on --control-port) ------------------------------
 
 
@@ -171,5 +191,11 @@ CONTROL_ADDRESSES: dict[str, ControlAddress] = {
     ),
     "release": ControlAddress("/pict2audio/release", (), "release every override"),
     "trigger": ControlAddress("/pict2audio/trigger", (), "play the current match now"),
+    "transport": ControlAddress(
+        "/pict2audio/transport",
+        (("action", "s"), ("value", "f/i")),
+        "the score's transport: action start, stop or continue (no value), tempo (value = bpm), position "
+        "(value 0..1 across the canvas) or loop (value 1 = on, 0 = off)",
+    ),
 }
 """Argument-less controls also accept one number (a button's press/release): they act only when it is not 0."""

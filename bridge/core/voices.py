@@ -13,6 +13,7 @@ from collections.abc import Callable
 from bridge.core.drawing import Stroke
 
 VOICE_LIMIT_RANGE = range(1, 65)
+_GONE = object()  # what stop() finds for a voice that is not sounding
 
 
 class Voices:
@@ -44,6 +45,10 @@ class Voices:
         """The voice's stroke as finished, so an undo that removes it finds it."""
         if voice_id in self._strokes:
             self._strokes[voice_id] = stroke
+
+    def stop(self, voice_id: int) -> bool:
+        """Stop one voice (a score note's end); False when it no longer sounds (cut or stolen before)."""
+        return self._strokes.pop(voice_id, _GONE) is not _GONE
 
     def cut(self, keep: Callable[[Stroke | None], bool] = lambda stroke: False) -> list[int]:
         """Stop every voice whose stroke `keep` rejects (all of them by default); returns their ids."""

@@ -399,13 +399,21 @@ class CanvasApp:
         return replace(base, strokes=strokes, controls=base.controls if controls is None else controls)
 
     def current_drawing(self) -> Drawing:
-        """What save writes: the engine's drawing once it has handled everything posted."""
+        """What save writes: the engine's drawing once it has handled everything posted (with the score
+        settings when in score mode)."""
+        score = getattr(self.link.parts, "score", None)
+        settings = score.settings if score is not None and score.enabled else None
         if self.link.ready and self.link.idle(1.0):
             drawing = self.link.engine.drawing
             if drawing.strokes == self.strokes:
-                return drawing
+                return replace(drawing, score=settings)
             log.warning("the engine's drawing differs from the canvas; saving the canvas strokes")
-        return self._drawing_with(self.strokes)
+        return replace(self._drawing_with(self.strokes), score=settings)
+
+    def playhead(self) -> float | None:
+        """Where the score's playhead is (0..1 across the canvas) while it plays, else None."""
+        score = getattr(self.link.parts, "score", None)
+        return score.position() if score is not None and score.state == "playing" else None
 
     def save_as(self, path: str | Path) -> None:
         """Save JSON + PNG on a background thread (the UI goes on); the HUD reports the result."""

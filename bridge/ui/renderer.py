@@ -106,6 +106,10 @@ class Renderer:
                 self._scaled = (rect.size, pygame.transform.smoothscale(view, rect.size))
             view = self._scaled[1]
         screen.blit(view, rect)
+        playhead = app.playhead()
+        if playhead is not None:  # score mode: the playhead sweeping the canvas
+            x = rect.x + round(playhead * (rect.width - 1))
+            pygame.draw.line(screen, ACCENT, (x, rect.top), (x, rect.bottom - 1), max(round(layout.s * 2), 1))
         if app.hover is not None and not app.drawing and layout.in_canvas(app.hover):
             pygame.draw.circle(screen, MUTED, app.hover, max(layout.s * app.slider.value / 2, 2), 1)
 
