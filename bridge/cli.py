@@ -9,6 +9,7 @@ import os
 import sys
 
 from bridge import __version__
+from bridge.adapters.native_stderr import log_stream
 from bridge.errors import BridgeError, ConfigError
 
 # Subcommand modules under bridge.commands, in the order `--help` lists them.
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = [*verbosity, DEFAULT_COMMAND, *(a for a in argv if a not in GLOBAL_FLAGS)]
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=log_stream())
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -1,7 +1,7 @@
 """Fuzzing the OSC control input: random and malformed datagrams, each sent to a real server on loopback.
 
 After every example the server thread is alive, a valid control still takes effect, the engine's queue
-is within its bound and the process's memory (VmRSS) has not grown past a limit.
+is within its bound and the memory held by the server's code has not grown past a limit.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import socket
 import struct
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,18 +31,20 @@ from bridge.core.labels import PITCHES
 from bridge.core.protocol import CONTROL_ADDRESSES
 
 MAX_UDP_PAYLOAD = 65_507  # the most one IPv4 datagram can carry
-RSS_GROWTH_LIMIT_KB = 48 * 1024  # typical growth over the run: ~13 MB, mostly hypothesis's own
+# Memory held by the bridge's and python-osc's code (tracemalloc, by allocating file), so neither hypothesis's
+# own memory nor what earlier tests in the process left behind counts.
+SERVER_GROWTH_LIMIT_BYTES = 4 * 1024 * 1024
+SERVER_CODE = [tracemalloc.Filter(True, "*/bridge/*"), tracemalloc.Filter(True, "*/pythonosc/*")]
+MEASURE_EVERY = 50  # examples between two memory measurements (a snapshot costs tens of ms)
 
 CONTROL_PATHS = [spec.path.encode() for spec in CONTROL_ADDRESSES.values()]
 PATTERNS = [b"/pict2audio/*", b"/pict2audio/{clear,trigger}", b"/*/*", b"/pict2audio/[ct]*", b"/pict2audio/?lear"]
 
 
-def vm_rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS in /proc/self/status")
+def server_bytes() -> int:
+    """Bytes currently allocated by the bridge's and python-osc's code."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(SERVER_CODE)
+    return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
 # -- strategies: each draws one datagram ---------------------------------------------------------
@@ -144,9 +147,11 @@ datagrams = st.one_of(
 @pytest.fixture(scope="module")
 def rigs():
     """The module's rig; an example that killed its server gets it reopened (see live_rig)."""
+    tracemalloc.start()
     holder = {"rig": open_rig()}
     yield holder
     close_rig(holder["rig"])
+    tracemalloc.stop()
 
 
 def live_rig(holder: dict[str, Rig]) -> Rig:
@@ -163,7 +168,7 @@ probes = itertools.count()
 
 def assert_contained(rig: Rig, raw: socket.socket) -> None:
     """Everything sent so far is read, the server lives, the queue is bounded, a valid override acts and
-    memory stays within RSS_GROWTH_LIMIT_KB of what it was after the first example."""
+    the server's memory stays within SERVER_GROWTH_LIMIT_BYTES of what it held after the first example."""
     n = next(probes)
     sync(rig, raw, str(n))  # the server has handled every earlier datagram (fails at once if its thread died)
     assert rig.server.alive
@@ -176,12 +181,13 @@ def assert_contained(rig: Rig, raw: socket.socket) -> None:
     assert rig.session.wait_idle(5)
     assert rig.engine.overrides.pitch == pitch
     rig.recorder.bundles.clear()  # the test's own record of every bundle is not the server's memory
-    rss_kb = vm_rss_kb()
-    baseline_kb = rss_baseline_kb.setdefault("kb", rss_kb)
-    assert rss_kb - baseline_kb < RSS_GROWTH_LIMIT_KB, f"VmRSS grew by {(rss_kb - baseline_kb) / 1024:.0f} MB"
+    if n % MEASURE_EVERY == 0:
+        held = server_bytes()
+        baseline = server_baseline.setdefault("bytes", held)
+        assert held - baseline < SERVER_GROWTH_LIMIT_BYTES, f"the server's memory grew by {held - baseline} bytes"
 
 
-rss_baseline_kb: dict[str, int] = {}  # VmRSS after the first example (the rig and hypothesis warmed up)
+server_baseline: dict[str, int] = {}  # what the server's code held after the first example
 
 
 @settings(derandomize=True, max_examples=600, deadline=None, database=None,
