@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from stand_ins import InkClassifier, label_matcher
 from test_readme_osc import table_after
 
-from bridge.adapters.midi_out_mido import MidiOutput, find_output, ticks, write_midi_file
+from bridge.adapters.midi_mido import find_port
+from bridge.adapters.midi_out_mido import MidiOutput, ticks, write_midi_file
 from bridge.app.config import Config, add_session_options, load_config
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.engine import Engine
@@ -418,9 +419,9 @@ def test_a_missing_port_is_one_error_naming_the_outputs(caplog, monkeypatch):
 
 def test_find_output_by_name_or_part_of_one():
     names = ["Synth:in", "FluidSynth:midi", "Other:port"]
-    assert find_output("Synth:in", names) == "Synth:in"
-    assert find_output("fluid", names) == "FluidSynth:midi"
-    assert find_output("nothing", names) is None
+    assert find_port("Synth:in", names, kind="output") == "Synth:in"
+    assert find_port("fluid", names, kind="output") == "FluidSynth:midi"
+    assert find_port("nothing", names, kind="output") is None
 
 
 # -- the MIDI file ----------------------------------------------------------------------------------------------

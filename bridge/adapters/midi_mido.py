@@ -149,13 +149,14 @@ def list_ports(backend_name: str = DEFAULT_BACKEND) -> dict[str, list[str]]:
         raise _backend_error(backend_name, exc) from exc
 
 
-def find_port(spec: str, names: list[str]) -> str | None:
-    """The port named exactly `spec`, else the first whose name contains it (case-insensitive)."""
+def find_port(spec: str, names: list[str], *, kind: str = "input") -> str | None:
+    """The port named exactly `spec`, else the first whose name contains it (case-insensitive);
+    `kind` ("input" or "output") names it in the warning about several matches."""
     if spec in names:
         return spec
     matches = [n for n in names if spec.casefold() in n.casefold()]
     if len(matches) > 1:
-        log.warning("MIDI input %r matches several ports %s; using %r", spec, matches, matches[0])
+        log.warning("MIDI %s %r matches several ports %s; using %r", kind, spec, matches, matches[0])
     return matches[0] if matches else None
 
 

@@ -120,11 +120,11 @@ class MidiOutput:
         log.info("MIDI output %s closed after %d messages", self.port_name, self.sent)
 
     def _find(self, backend: Any) -> str:
-        from bridge.adapters.midi_mido import CLIENT_LOCK, MidiError
+        from bridge.adapters.midi_mido import CLIENT_LOCK, MidiError, find_port
 
         with CLIENT_LOCK:
             names = list(backend.get_output_names())
-        name = find_output(self.spec, names)
+        name = find_port(self.spec, names, kind="output")
         if name is None:
             available = ", ".join(repr(n) for n in names) or "none"
             raise MidiError(f"MIDI output {self.spec!r} not found; available outputs: {available} "
@@ -180,16 +180,6 @@ class MidiOutput:
 
     def _now_ms(self) -> float:
         return self._clock() * 1000.0
-
-
-def find_output(spec: str, names: list[str]) -> str | None:
-    """The output named exactly `spec`, else the first whose name contains it (case-insensitive)."""
-    if spec in names:
-        return spec
-    matches = [n for n in names if spec.casefold() in n.casefold()]
-    if len(matches) > 1:
-        log.warning("MIDI output %r matches several ports %s; using %r", spec, matches, matches[0])
-    return matches[0] if matches else None
 
 
 def start_midi_output(config: Any, bank: Any) -> MidiOutput | None:
