@@ -7,6 +7,7 @@ import socket
 import subprocess
 import wave
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,34 @@ def wav_bank(
                 samples.append(Sample(str(path.resolve()), Labels(pitch, volume, timbre)))
     assert set(timbres) <= set(TIMBRES)
     return SoundBank(tuple(samples), version="test-wav-bank")
+
+
+@dataclass(frozen=True)
+class VoiceWav:
+    """A sample written for the voice tests: its absolute path, its length in frames and its labels."""
+
+    path: str
+    frames: int
+    labels: Labels
+
+
+def write_voice_wavs(folder: Path, *, b_name: str = "b4.wav") -> dict[str, VoiceWav]:
+    """Files of different lengths and rates (so a receiver's frame count names its file), long enough to
+    still sound when a test cuts them, except `short`, which plays to its end. `b_name` lets a test put
+    a space in one name."""
+    specs = {  # name: (relative path, seconds, sample rate, labels)
+        "a": ("keys/a4.wav", 20.0, 8000, Labels(69, "med", "keyboard")),
+        "b": (f"flute/{b_name}", 22.0, 11025, Labels(71, "low", "flute")),
+        "c": ("more/c5.wav", 24.0, 8000, Labels(72, "high", "string")),
+        "d": ("keys/d5.wav", 26.0, 8000, Labels(74, "med", "keyboard")),
+        "e": ("e/e5.wav", 21.0, 16000, Labels(76, "med", "organ")),
+        "short": ("short.wav", 0.25, 8000, Labels(80, "low", "reed")),
+    }
+    wavs = {}
+    for name, (relative, seconds, rate, labels) in specs.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_tone(path, midi_note=labels.pitch, duration_s=seconds, sample_rate_hz=rate)
+        wavs[name] = VoiceWav(str(path.resolve()), int(seconds * rate), labels)
+    assert len({w.frames for w in wavs.values()}) == len(wavs)  # a frame count names its file
+    return wavs

@@ -18,17 +18,17 @@ Two broken variants of the patches (all strokes on one voice; one table shared b
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_peers import PD_PATCH, PeerProcess, free_udp_port, require_binary, write_tone
+from osc_peers import PD_PATCH, PeerProcess, free_udp_port, require_binary, write_voice_wavs
+from osc_peers import VoiceWav as Wav
 
 from bridge.adapters.osc_out import OscSender
 from bridge.core import protocol
 from bridge.core.bank import Match, Sample
-from bridge.core.labels import Labels, Overrides, Prediction
+from bridge.core.labels import Overrides, Prediction
 
 PD_VOICE = PD_PATCH.with_name("pict2audio-voice.pd")
 VOICES = 16
@@ -48,31 +48,8 @@ def patch_pair_on_port(folder: Path, port: int, *, edit_main: Callable[[str], st
     return main
 
 
-@dataclass(frozen=True)
-class Wav:
-    path: str
-    frames: int
-    labels: Labels
-
-
 def write_wavs(folder: Path) -> dict[str, Wav]:
-    """Files of different lengths, rates and folders; long enough to still sound when the test cuts them."""
-    specs = {  # name: (relative path, seconds, sample rate, labels)
-        "a": ("keys/a4.wav", 20.0, 8000, Labels(69, "med", "keyboard")),
-        "b": ("flute/b4.wav", 22.0, 11025, Labels(71, "low", "flute")),
-        "c": ("more/c5.wav", 24.0, 8000, Labels(72, "high", "string")),
-        "d": ("keys/d5.wav", 26.0, 8000, Labels(74, "med", "keyboard")),
-        "e": ("e/e5.wav", 21.0, 16000, Labels(76, "med", "organ")),
-        "short": ("short.wav", 0.25, 8000, Labels(80, "low", "reed")),
-    }
-    wavs = {}
-    for name, (relative, seconds, rate, labels) in specs.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_tone(path, midi_note=labels.pitch, duration_s=seconds, sample_rate_hz=rate)
-        wavs[name] = Wav(str(path.resolve()), int(seconds * rate), labels)
-    assert len({w.frames for w in wavs.values()}) == len(wavs)  # a table's length names its file
-    return wavs
+    return write_voice_wavs(folder)
 
 
 def match_of(wav: Wav, score: float = 0.9) -> Match:

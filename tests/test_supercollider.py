@@ -24,11 +24,11 @@ import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from osc_peers import REPO, free_udp_port, require_binary, write_tone
+from osc_peers import REPO, free_udp_port, require_binary, write_voice_wavs
+from osc_peers import VoiceWav as Wav
 from pythonosc.udp_client import SimpleUDPClient
 from waiting import LineLog
 
@@ -36,7 +36,7 @@ from bridge.adapters.jack_dummy import jack_dummy_server
 from bridge.adapters.osc_out import OscSender
 from bridge.core import protocol
 from bridge.core.bank import Match, Sample
-from bridge.core.labels import Labels, Overrides
+from bridge.core.labels import Overrides
 
 pytestmark = pytest.mark.slow  # sclang compiles its class library and boots scsynth: ~5 s a test
 
@@ -47,32 +47,8 @@ BROKEN_STEP_TIMEOUT_S = 3.0  # a broken patch never prints the missing line: fai
 PROBLEMS = ("error", "failure", "exception", "cannot", "not found")
 
 
-@dataclass(frozen=True)
-class Wav:
-    path: str
-    frames: int
-    labels: Labels
-
-
 def write_wavs(folder: Path) -> dict[str, Wav]:
-    """Files of different lengths and rates (so a frame count names its file); long enough to still sound
-    when the test releases them, except `short`, which plays to its end."""
-    specs = {  # name: (relative path, seconds, sample rate, labels)
-        "a": ("keys/a4.wav", 20.0, 8000, Labels(69, "med", "keyboard")),
-        "b": ("flute/b 4.wav", 22.0, 11025, Labels(71, "low", "flute")),  # a space in the name
-        "c": ("more/c5.wav", 24.0, 8000, Labels(72, "high", "string")),
-        "d": ("keys/d5.wav", 26.0, 8000, Labels(74, "med", "keyboard")),
-        "e": ("e/e5.wav", 21.0, 16000, Labels(76, "med", "organ")),
-        "short": ("short.wav", 0.25, 8000, Labels(80, "low", "reed")),
-    }
-    wavs = {}
-    for name, (relative, seconds, rate, labels) in specs.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_tone(path, midi_note=labels.pitch, duration_s=seconds, sample_rate_hz=rate)
-        wavs[name] = Wav(str(path.resolve()), int(seconds * rate), labels)
-    assert len({w.frames for w in wavs.values()}) == len(wavs)
-    return wavs
+    return write_voice_wavs(folder, b_name="b 4.wav")
 
 
 class Sclang:
