@@ -16,6 +16,7 @@ from bridge.errors import BridgeError, ConfigError
 COMMANDS: tuple[str, ...] = (
     "play",
     "classify",
+    "teach",
     "train_image",
     "bench",
     "replay",
@@ -23,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "midi_ports",
     "midi_learn",
     "index",
+    "label",
     "train_sound",
 )
 # Set before any command imports these libraries (a value the user set wins): pygame's import banner

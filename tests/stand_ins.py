@@ -48,8 +48,10 @@ def ink_prediction(image: np.ndarray) -> Prediction:
     return Prediction.from_probabilities(p_pitch, p_volume, p_timbre)
 
 
-def label_matcher(prediction: Prediction, overrides: Overrides, *, rotation: int) -> Match:
-    """A matcher over an imaginary complete bank: one file per label cell and rotation parity."""
+def label_matcher(prediction: Prediction, overrides: Overrides, *, rotation: int, register: int = 4,
+                  unpitched: bool = True) -> Match:
+    """A matcher over an imaginary complete bank: one file per label cell and rotation parity (in one register,
+    all pitched)."""
     labels = overrides.apply(prediction.labels)
     path = f"/bank/{labels.pitch}-{labels.volume}-{labels.timbre}-{rotation % 2}.wav"
     return Match(Sample(path, labels), 1.0)

@@ -3,6 +3,8 @@ check what the canvas drew, what the engine recorded and what a loopback OSC soc
 
 from __future__ import annotations
 
+import threading
+
 import pygame
 import pytest
 from canvas_harness import (
@@ -173,6 +175,44 @@ def test_a_classifier_exception_mid_stroke_leaves_the_canvas_running(rig):
     assert rig.app.frames > frames and len(rig.rx.messages(LABELS)) > labelled  # classifying again
 
 
+class Gate:
+    """A session sink that holds the engine thread at the first pen down's bundle until `release` is set."""
+
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, bundle) -> None:
+        if bundle.find("stroke_begin") is not None and not self.holding.is_set():
+            self.holding.set()
+            self.release.wait(30)
+
+
+def test_frames_and_input_go_on_while_the_session_is_busy(tmp_path):
+    """The loop waits for the session before a frame only for a bounded time, and still takes input."""
+    gate = Gate()
+    rig = Rig(tmp_path, sinks=(gate,))
+    try:
+        points = line(200.0)
+        post_mouse(pygame.MOUSEBUTTONDOWN, rig.window_pos(*points[0]))
+        rig.app.pump(frames=1)
+        assert gate.holding.wait(5)  # the engine thread is held inside the pen down's delivery
+        for point in points[1:]:
+            post_mouse(pygame.MOUSEMOTION, rig.window_pos(*point))
+        post_mouse(pygame.MOUSEBUTTONUP, rig.window_pos(*points[-1]))
+        frames = rig.app.frames
+        rig.app.pump(frames=3)
+        assert not rig.link.idle(0.0) and not gate.release.is_set()  # still held: the frames did not wait for it
+        assert rig.app.frames == frames + 3 and len(rig.app.strokes) == 1  # the pen up was taken meanwhile
+        assert rig.app.ink.view().get_at((200, 200))[:3] == (0, 0, 0)
+        gate.release.set()
+        rig.settle(lambda: END in rig.rx.addresses())
+        assert rig.link.engine.drawing.strokes == rig.app.strokes
+    finally:
+        gate.release.set()
+        rig.close()
+
+
 def test_a_failing_output_is_contained_and_shown(tmp_path):
     def broken_output(bundle):
         raise OSError("device unplugged")
@@ -209,8 +249,6 @@ def test_a_failing_key_command_does_not_stop_the_loop(rig):
 
 
 def test_drawing_while_the_model_loads_is_kept_and_sent_when_ready(tmp_path):
-    import threading
-
     release = threading.Event()
     rx = OscReceiver()
 

@@ -1,8 +1,8 @@
 """Fuzz: `index` on sound banks built from random mixes of good and bad inputs.
 
-Each example builds a folder from good WAVs, NaN/Inf samples, empty files, truncated headers,
-zero-length audio, headers claiming huge sizes, symlink loops, unreadable files, names that are not
-UTF-8 and folders named like .wav files, then indexes it twice (fresh, then incremental). The run must
+Each example builds a folder from good WAVs, noise (indexed as unpitched), NaN/Inf samples, empty files,
+truncated headers, zero-length audio, headers claiming huge sizes, symlink loops, unreadable files, names
+that are not UTF-8 and folders named like .wav files, then indexes it twice (fresh, then incremental). The run must
 never raise, index every good file, name every bad one with its reason, write strict JSON (index and
 --json lines) and keep memory bounded. Hypothesis is derandomized and bounded: CI runs the same
 examples every time, in well under 30 s.
@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from test_sound_features import (
     non_finite_wav_bytes,
     tone_bytes,
     traced_peak_bytes,
+    wav_bytes,
     write_bytes,
     zero_frames_wav_bytes,
 )
@@ -39,6 +41,7 @@ from bridge.commands.index import json_lines
 KINDS: dict[str, str | None] = {
     "good": None,
     "folder_named_wav": None,  # a folder "x.wav" holding a good file: the file is indexed
+    "noise": None,  # indexed, and marked unpitched
     "nan": "not finite",
     "inf": "not finite",
     "empty": "empty file",
@@ -67,13 +70,18 @@ def content(kind: str, variant: int) -> bytes:
         return good_wav()[: 1 + variant % 43]  # a WAV header is 44 bytes
     if kind == "huge_flac":
         return huge_claim_flac_bytes(1 << (26 + variant % 11))  # 2**26 .. 2**36 frames claimed
+    if kind == "noise":
+        rng = np.random.default_rng(variant)
+        decay = np.exp(-np.arange(8000) / 16_000 * (variant % 30))
+        return wav_bytes((rng.standard_normal(8000) * decay * 0.3).astype(np.float32))
     makers = {"empty": lambda: b"", "zero_frames": zero_frames_wav_bytes, "huge_wav": huge_claim_wav_bytes}
     return makers.get(kind, good_wav)()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _warm(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Imports and first-use caches (librosa, numba, the mel basis) before any memory is measured."""
+    """Imports and first-use caches (soxr, soundfile, scipy.fft, the mel filterbank) before any memory is
+    measured."""
     folder = tmp_path_factory.mktemp("warm")
     write_bytes(folder / "a.wav", good_wav())
     update_index(folder, index_path=folder.parent / "warm-index.json", workers=1)
@@ -112,6 +120,8 @@ def check_report(report, expected: dict[str, str | None]) -> None:
     good = {rel for rel, reason in expected.items() if reason is None}
     assert set(report.entries) == good, (sorted(report.entries), sorted(good))
     assert set(report.skipped) == set(expected) - good, (report.skipped, expected)
+    for rel, entry in report.entries.items():
+        assert entry["pitched"] is ("-noise" not in rel), (rel, entry["pitch_evidence"])
     for rel, reason in report.skipped.items():
         assert reason and reason.startswith(expected[rel]), (rel, reason, expected[rel])
     for line in json_lines(report):

@@ -1,15 +1,36 @@
-"""The matcher: exact first, documented distance, confidence weighting, overrides, ties, rotation."""
+"""The matcher: exact first, documented distance, confidence weighting, overrides, ties, rotation; unpitched
+samples; the preferred register, through the matcher, the engine (and its replay) and OSC control."""
 
 from __future__ import annotations
 
+import queue
+import subprocess
 import time
 
 import numpy as np
 import pytest
+from osc_peers import require_binary
+from stand_ins import InkClassifier
+from waiting import next_item
 
+from bridge.adapters.osc_control import ControlOutcome, OscControlServer
+from bridge.app.live_session import LiveSession
 from bridge.core.bank import Sample, SoundBank
-from bridge.core.labels import NO_OVERRIDES, PITCHES, TIMBRES, VOLUMES, Labels, Overrides, Prediction
+from bridge.core.drawing import drawing_from_json
+from bridge.core.engine import Engine, EngineConfig
+from bridge.core.events import Clear, PenDown, PenMove, PenUp, SetRegister
+from bridge.core.labels import (
+    NO_OVERRIDES,
+    PITCHES,
+    TIMBRES,
+    VOLUMES,
+    Labels,
+    Overrides,
+    Prediction,
+    band_center_y,
+)
 from bridge.core.matching import D_MAX, W_SEMITONE, W_TIMBRE, W_VOLUME_STEP, Matcher, tie_key
+from bridge.core.replay import session_events
 from bridge.errors import SoundBankError
 
 
@@ -226,3 +247,132 @@ def test_matching_is_vectorised_and_its_cost_does_not_grow_with_the_bank():
         timings[n] = float(np.median(samples)) * 1000
     assert timings[100_000] < 1.0, timings  # ms; the figure's budget is p99 <= 1 ms
     assert timings[100_000] < 10 * timings[1_000] + 0.2, timings  # roughly flat in the bank size
+
+
+# -- unpitched samples and registers ---------------------------------------------------------------------
+
+
+def sample(path: str, pitch: int, volume: str = "med", timbre: str = "keyboard", *, midi: float | None = None,
+           pitched: bool = True) -> Sample:
+    return Sample(path, Labels(pitch, volume, timbre), midi_note=midi, pitched=pitched)
+
+
+def library(n: int, *, seed: int) -> SoundBank:
+    """A random bank like a real library: notes over six octaves, a fifth of the samples unpitched."""
+    rng = np.random.default_rng(seed)
+    p, v, t = rng.integers(0, 12, n), rng.integers(0, 3, n), rng.integers(0, 8, n)
+    octave, unpitched = rng.integers(-3, 3, n), rng.random(n) < 0.2
+    return SoundBank(tuple(sample(f"/lib/{i:06d}.wav", PITCHES[p[i]], VOLUMES[v[i]], TIMBRES[t[i]],
+                                  midi=PITCHES[p[i]] + 12.0 * octave[i] + 0.1, pitched=not unpitched[i])
+                           for i in range(n)))
+
+
+def test_an_unpitched_sample_answers_any_pitch_after_pitched_ones():
+    drum = sample("/bank/snare.wav", 75, pitched=False)
+    bank = SoundBank((sample("/bank/c5.wav", 72), drum, sample("/bank/d5.wav", 74, timbre="flute")))
+    matcher = Matcher(bank)
+    assert matcher(certain(72, "med", "keyboard")).sample.path == "/bank/c5.wav"  # the pitched exact one first
+    assert matcher(certain(79, "med", "keyboard")).sample == drum  # no pitched keyboard at 79: its pitch is free
+    assert matcher(certain(72, "med", "keyboard")).alternatives[0][0] == drum
+    assert matcher(certain(79, "med", "keyboard"), unpitched=False).sample.path == "/bank/c5.wav"
+    # No organ: the keyboard (pitched, 0 semitones) and the drum are both 6 away: the pitched one first.
+    assert matcher(certain(72, "med", "organ")).sample.path == "/bank/c5.wav"
+    with pytest.raises(SoundBankError, match="unpitched"):
+        Matcher(SoundBank((drum,)))(certain(72, "med", "keyboard"), unpitched=False)
+
+
+def test_repeated_strokes_stay_in_one_register_and_a_register_moves_them():
+    # The same labels (C, med, keyboard) in four octaves, two files each.
+    bank = SoundBank(tuple(sample(f"/bank/c{note}-{k}.wav", 72, midi=note) for note in (48, 60, 72, 84)
+                           for k in range(2)))
+    matcher = Matcher(bank)
+    pred = certain(72, "med", "keyboard")
+    default = {matcher(pred, rotation=r).sample.path for r in range(8)}
+    assert default == {"/bank/c72-0.wav", "/bank/c72-1.wav"}  # the canvas's register 4 (A4..G#5), both rotated
+    assert {matcher(pred, rotation=r, register=2).sample.path for r in range(8)} == {"/bank/c48-0.wav",
+                                                                                    "/bank/c48-1.wav"}
+    assert matcher(pred, register=8).sample.midi_note == 84  # none in 8: the nearest, 5
+    assert matcher(pred, register=0).sample.midi_note == 48
+    without_4 = Matcher(SoundBank(tuple(s for s in bank.samples if s.midi_note != 72)))
+    assert without_4(pred, register=4).sample.midi_note == 60  # 3 and 5 are as near: the lower one
+
+
+def test_rank_agrees_with_the_fast_path_with_unpitched_samples_and_registers():
+    rng = np.random.default_rng(3)
+    for n in (5, 400, 3000):
+        bank = library(n, seed=n)
+        matcher = Matcher(bank, seed=n, top_k=8)
+        for rotation in range(6):
+            pred = certain(72, "med", "keyboard") if rotation == 0 else random_prediction(rng)
+            kw = {"rotation": rotation, "register": int(rng.integers(0, 9)), "unpitched": rotation % 3 != 2}
+            match = matcher(pred, **kw)
+            ranking = matcher.rank(pred, **kw)
+            chosen = [bank.samples[i].path for i in ranking.indices[: 1 + len(match.alternatives)]]
+            assert chosen == [match.sample.path] + [s.path for s, _ in match.alternatives], (n, kw)
+            if not kw["unpitched"]:
+                assert all(bank.samples[i].pitched for i in ranking.indices)
+
+
+def draw(engine: Engine, t_ms: float, y: float = 125.0) -> str:
+    """One short black stroke at height y; the path of the sample it played."""
+    bundles = [engine.handle(PenDown(t_ms=t_ms, x=100.0, y=y, color="#000000", width_px=12.0)),
+               engine.handle(PenMove(t_ms=t_ms + 40, x=200.0, y=y)), engine.handle(PenUp(t_ms=t_ms + 80))]
+    plays = [m for b in bundles if b for m in b.find_all("play")]
+    return plays[-1].args[0]
+
+
+def octave_engine(config: EngineConfig | None = None) -> Engine:
+    bank = SoundBank(tuple(sample(f"/bank/c{note}-{k}.wav", 72, midi=note) for note in (48, 60, 72, 84)
+                           for k in range(3)))
+    return Engine(classify=InkClassifier().classify, match=Matcher(bank), config=config)
+
+
+def test_through_the_engine_strokes_stay_in_one_octave_until_a_register_control_moves_them():
+    engine = octave_engine()
+    y = band_center_y(72)  # the C band
+    first = [draw(engine, 1000.0 * i, y) for i in range(4)]
+    assert {p.split("-")[0] for p in first} == {"/bank/c72"} and len(set(first)) == 3  # rotated within C5
+    engine.handle(SetRegister(t_ms=5000.0, register=2))
+    later = [draw(engine, 6000.0 + 1000.0 * i, y) for i in range(3)]
+    assert {p.split("-")[0] for p in later} == {"/bank/c48"}
+    saved = drawing_from_json(engine.drawing.to_json())
+    assert [(type(c), c.register) for c in saved.controls] == [(SetRegister, 2)]
+    replayed = octave_engine()  # the saved drawing replayed: the same files
+    plays = [m.args[0] for e in session_events(saved) for b in [replayed.handle(e)] if b for m in b.find_all("play")]
+    assert plays == first + later
+
+
+def test_a_session_that_starts_in_another_register_records_it_at_its_start():
+    engine = octave_engine(EngineConfig(register=3))
+    assert draw(engine, 500.0, band_center_y(72)).startswith("/bank/c60")
+    assert [(c.t_ms, c.register) for c in engine.drawing.controls] == [(0.0, 3)]
+    engine.handle(Clear(t_ms=900.0))
+    assert [(c.t_ms, c.register) for c in engine.drawing.controls] == [(0.0, 3)]  # recorded again after a clear
+
+
+def test_the_register_arrives_over_osc_control(tmp_path):
+    """liblo's oscsend sets the register on a live session: i, whole f and numeric s; 9 is refused."""
+    oscsend = require_binary("oscsend", "liblo-tools")
+    engine = octave_engine()
+    bundles: list = []
+    session = LiveSession(engine, [bundles.append]).start()
+    outcomes: queue.Queue[ControlOutcome] = queue.Queue()
+    server = OscControlServer(session, port=0, on_outcome=outcomes.put).start()
+    try:
+        for args, wanted, accepted in ((["i", "2"], 2, True), (["f", "5.0"], 5, True), (["s", "3"], 3, True),
+                                       (["i", "9"], 3, False), (["f", "2.5"], 3, False)):
+            subprocess.run([oscsend, "127.0.0.1", str(server.port), "/pict2audio/register", *args], check=True,
+                           timeout=10)
+            outcome = next_item(outcomes, lambda o: o.address == "/pict2audio/register", timeout_s=10)
+            assert outcome is not None and outcome.accepted == accepted, (args, outcome)
+            assert session.wait_idle(10)
+            assert engine.register == wanted
+        y = band_center_y(72)
+        for event in (PenDown(x=100.0, y=y, color="#000000", width_px=12.0), PenMove(x=200.0, y=y), PenUp()):
+            session.post(event)
+        assert session.wait_idle(10)
+        assert [m.args[0].split("-")[0] for b in bundles for m in b.find_all("play")] == ["/bank/c60"]  # register 3
+    finally:
+        server.stop()
+        session.stop()
+    assert [c.register for c in engine.drawing.controls] == [2, 5, 3]

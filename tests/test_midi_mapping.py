@@ -167,7 +167,8 @@ def test_mapping_round_trips_through_its_toml_table():
     assert MidiMapping.from_dict(doc) == mapping
     assert MidiMapping.from_dict({}) == MidiMapping()
     assert MidiMapping().to_dict() == {"pitch": "note 69", "volume": "cc 7", "timbre": "program 0",
-                                       "release": "cc 123", "trigger": "cc 64", "channel": "omni", "latch": False}
+                                       "release": "cc 123", "trigger": "cc 64", "register": "off", "channel": "omni",
+                                       "latch": False}
 
 
 @pytest.mark.parametrize(("doc", "key"), [

@@ -228,7 +228,7 @@ def test_binds_to_loopback_by_default_and_a_busy_port_is_a_clear_error(rig):
 
 def test_the_control_table_names_every_handled_address():
     assert sorted(spec.path for spec in CONTROL_ADDRESSES.values()) == sorted(
-        f"/pict2audio/{name}" for name in ("clear", "override", "release", "trigger", "transport")
+        f"/pict2audio/{name}" for name in ("clear", "override", "release", "trigger", "transport", "register")
     )
 
 

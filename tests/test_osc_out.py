@@ -10,9 +10,11 @@ import time
 import pytest
 from osc_peers import PeerProcess, free_udp_port, require_binary
 from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import ntp, osc_types
 
-from bridge.adapters.osc_out import OscSender, encode_bundle
+from bridge.adapters.osc_out import IMMEDIATELY, OscSender, encode_bundle, encode_message
 from bridge.core.protocol import ADDRESSES, Address, Bundle, Message
 from bridge.errors import ConfigError
 
@@ -110,6 +112,33 @@ def test_several_targets_and_a_failing_one_is_logged_once(caplog):
 def test_a_negative_latency_is_a_config_error():
     with pytest.raises(ConfigError, match="--osc-latency-ms"):
         OscSender([("127.0.0.1", 9000)], latency_ms=-5)
+
+
+def python_osc_bundle(bundle: Bundle, timetag_s: float) -> bytes:
+    """The same bundle as python-osc's builders make it, with the table's type tags."""
+    builder = OscBundleBuilder(timetag_s)
+    for message in bundle.messages:
+        spec = next(a for a in ADDRESSES.values() if a.path == message.address)
+        one = OscMessageBuilder(address=message.address)
+        for tag, value in zip(spec.typetags, message.args):
+            one.add_arg(value, tag)
+        builder.add_content(one.build())
+    return builder.build().dgram
+
+
+@pytest.mark.parametrize("timetag_s", [IMMEDIATELY, 1_767_225_600.123456, 2_000_000_000.5])
+def test_the_datagrams_are_byte_for_byte_what_python_osc_builds(timetag_s):
+    odd = Bundle((Message(ADDRESSES["match"].path, ("/tmp/été 🎵/a.wav", -(2**31), "", "x" * 7, -0.0, 2**31 - 1)),
+                  Message(ADDRESSES["playhead"].path, (1e-40,))), 1.0)
+    for bundle in [*every_address_bundles(), odd]:
+        assert encode_bundle(bundle, timetag_s=timetag_s) == python_osc_bundle(bundle, timetag_s)
+
+
+def test_a_value_osc_cannot_carry_is_a_value_error_naming_the_address():
+    with pytest.raises(ValueError, match="/pict2audio/stroke/begin"):
+        encode_message(Message(ADDRESSES["stroke_begin"].path, (2**31,)))
+    with pytest.raises(ValueError, match="/pict2audio/playhead"):
+        encode_message(Message(ADDRESSES["playhead"].path, (1e39,)))
 
 
 def test_encode_refuses_types_outside_the_table():

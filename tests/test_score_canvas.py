@@ -1,6 +1,6 @@
 """Score mode in the real canvas loop (SDL's dummy driver): key S starts and stops the playhead, the strokes drawn
 sound as score notes over OSC, the playhead is drawn on the canvas, key L toggles the loop, and a drawing saved
-in score mode records its settings."""
+in score mode records its settings and the transport as it was played."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ def test_key_s_plays_the_page_as_a_score_and_a_save_records_it(tmp_path, monkeyp
         rig.app.pump(frames=2)
         assert rig.rx.wait_until(lambda: rig.rx.messages(TRANSPORT)[-1:] == [("stopped", 240.0)], timeout_s=10)
         assert rig.app.playhead() is None and not player.enabled
+        rig.app.save_as(tmp_path / "after")
+        saves.get(timeout=5)
+        after = drawing_from_json((tmp_path / "after.json").read_text())
+        assert after.score == SETTINGS  # out of score mode, the take keeps the performance it recorded
+        assert [c.action for c in after.controls] == ["start", "loop", "loop", "stop"]
+        post_key(pygame.K_DELETE)  # a clear starts a new take
+        rig.settle(lambda: "/pict2audio/clear" in rig.rx.addresses())
         rig.app.save_as(tmp_path / "plain")
         saves.get(timeout=5)
         assert drawing_from_json((tmp_path / "plain.json").read_text()).score is None  # out of score mode

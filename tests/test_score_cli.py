@@ -94,3 +94,30 @@ def test_flags_win_over_the_recorded_tempo_and_bad_ones_are_one_line(tmp_path):
         "error: --seconds: give either --seconds or --bpm/--bars, not both"]
     slow = run_bridge("score", str(MELODY), "--bpm", "0.5")
     assert slow.returncode == 2 and "error: --bpm: expected a tempo of 1..999 bpm, got 0.5" in slow.stderr
+
+
+def test_a_90_bpm_score_writes_its_tempo_and_puts_every_note_on_its_beat(tmp_path):
+    mid = tmp_path / "slow.mid"
+    done = run_bridge("score", str(MELODY), "--bpm", "90", "--bars", "1", "--loops", "2", "--midi", str(mid))
+    assert done.returncode == 0, done.stderr
+    assert "(type 1, 90 bpm)" in done.stdout, done.stdout
+    midi = mido.MidiFile(mid)
+    meta = midi.tracks[0]
+    assert [round(mido.tempo2bpm(m.tempo), 3) for m in meta if m.type == "set_tempo"] == [90.0]
+    assert [(m.numerator, m.denominator) for m in meta if m.type == "time_signature"] == [(4, 4)]
+    beats = []
+    for track in midi.tracks[1:]:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                beats.append(tick / midi.ticks_per_beat)
+    spans = stroke_spans(drawing_from_json(MELODY.read_bytes()).strokes)
+    expected = sorted((k + span.start) * 4 for k in range(2) for span in spans)  # a pass is one bar: 4 beats
+    assert sorted(beats) == pytest.approx(expected, abs=1 / midi.ticks_per_beat)  # within a tick of its beat
+    t_s, ons = 0.0, []
+    for msg in midi:  # mido's own tick -> second conversion, through the file's tempo
+        t_s += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            ons.append(t_s * 1000.0)
+    assert ons == pytest.approx(left_edges_ms(MELODY, ScoreSettings(bpm=90, bars=1), 2), abs=0.6)

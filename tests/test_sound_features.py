@@ -281,11 +281,113 @@ def test_a_file_the_os_refuses_is_marked_to_be_tried_again(tmp_path):
     assert not content.value.retry  # bad content stays bad: remembered, not re-read
 
 
-def test_a_file_longer_than_the_decoding_limit_is_refused(tmp_path, monkeypatch):
+def test_a_long_file_is_read_twice_and_gives_the_features_of_one_read(tmp_path, monkeypatch):
+    """Past RETAIN_SECONDS the 16 kHz audio is not kept: a second pass decodes only the head after the leading
+    silence. Here the loudest part comes late (the trim threshold follows the whole file's peak), the file is
+    stereo 44.1 kHz and read in small blocks: the features equal those of a single read."""
+    import soundfile as sf
+
     from bridge.adapters import audio_features
 
-    path = write_tone(tmp_path / "long.wav", 72, seconds=1.5)
-    monkeypatch.setattr(audio_features, "MAX_DECODED_SAMPLES", 16_000)  # 1 s here, 11 min of 48 kHz stereo really
-    monkeypatch.setattr(audio_features, "READ_BLOCK_SAMPLES", 4_096)
-    with pytest.raises(UnusableAudio, match=r"too long \(over 0 M samples decoded"):
-        features_for_file(path)
+    quiet, loud = tone(69, seconds=2.0, rate=44_100, peak_dbfs=-50.0, channels=2), tone(
+        76, seconds=2.0, rate=44_100, peak_dbfs=-3.0, channels=2)
+    audio = np.concatenate([np.zeros((30_000, 2), np.float32), quiet, loud])
+    sf.write(tmp_path / "late.wav", audio, 44_100, subtype="FLOAT")
+    once = features_for_file(tmp_path / "late.wav")
+    monkeypatch.setattr(audio_features, "RETAIN_SECONDS", 0.5)
+    monkeypatch.setattr(audio_features, "READ_BLOCK_SAMPLES", 3_001)
+    twice = features_for_file(tmp_path / "late.wav")
+    assert np.array_equal(once.log_mel, twice.log_mel)
+    assert (once.f0_hz, once.pitch_stability, once.peak_dbfs, once.clipped_samples, once.duration_s) == (
+        twice.f0_hz, twice.pitch_stability, twice.peak_dbfs, twice.clipped_samples, twice.duration_s)
+    assert once.rms_dbfs == pytest.approx(twice.rms_dbfs, abs=1e-9)  # float64 sums, per block
+    assert once.midi_note == pytest.approx(76, abs=0.1)  # the loud note: the quiet one was trimmed as silence
+
+
+def test_a_ten_minute_recording_is_analysed_in_bounded_memory(tmp_path):
+    """A 3-minute 96 kHz stereo file (138 MB of float32 decoded) costs about what a 4 s note costs: the peak
+    resident memory (VmHWM) of a process labelling it is measured against the same for a short note."""
+    import json
+    import subprocess
+    import sys
+
+    from osc_peers import REPO
+
+    from bridge.bench.index import write_long_file, write_notes
+
+    long_file = write_long_file(tmp_path / "long.wav", 180.0)
+    (tmp_path / "short").mkdir()
+    short_file = write_notes(tmp_path / "short", 1)[0]
+    child = ("import json, sys\n"
+             "from bridge.adapters.audio_features import features_for_file\n"
+             "f = features_for_file(sys.argv[1])\n"
+             "hwm = int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+             "print(json.dumps({'peak_kb': hwm, 'midi_note': f.midi_note, 'duration_s': f.duration_s}))")
+
+    def run(path):
+        proc = subprocess.run([sys.executable, "-c", child, str(path)], cwd=REPO, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout)
+
+    long, short = run(long_file), run(short_file)
+    assert long["duration_s"] == pytest.approx(180.0) and long["midi_note"] == pytest.approx(57.0, abs=0.5)
+    grown_mb = (long["peak_kb"] - short["peak_kb"]) / 1024
+    assert grown_mb < 40, (long, short)  # decoding it whole would take 138 MB, its 16 kHz mono 11.5 MB more
+
+
+@pytest.fixture(scope="module")
+def real_files(shared_data, tmp_path_factory) -> list[Path]:
+    """NSynth notes (16 kHz mono) and GM notes rendered at 44.1 kHz stereo and 22.05 kHz, low to high."""
+    from gm_render import FLUIDR3, Note, render_notes
+
+    folder = tmp_path_factory.mktemp("real")
+    nsynth = sorted((shared_data / "nsynth_subset" / "validation").glob("*.wav"))[::6]
+    gm = [Note(0, program, note) for program in (0, 40, 52, 73) for note in (36, 55, 74, 93)]
+    return [*nsynth, *render_notes(folder / "44k", gm, soundfont=FLUIDR3),
+            *render_notes(folder / "22k", gm[::2], soundfont=FLUIDR3, rate=22_050, hold_s=0.3, slot_s=0.8)]
+
+
+def librosa_features(path: Path) -> tuple[np.ndarray, float | None, float]:
+    """(log-mel, f0, stability) as librosa 0.11 computes them with the parameters of audio_features: the
+    reference the models were trained on."""
+    import librosa
+    import soundfile as sf
+
+    from bridge.adapters import audio_features as af
+
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    mono = audio.mean(axis=1)
+    if rate != af.SAMPLE_RATE_HZ:
+        mono = librosa.resample(mono, orig_sr=rate, target_sr=af.SAMPLE_RATE_HZ, res_type="soxr_hq")
+    mags = np.abs(mono)
+    start = int(np.argmax(mags >= mags.max() * 10 ** (-af.TRIM_BELOW_PEAK_DB / 20)))
+    mono = mono[max(0, start - 160):]
+    clip = np.pad(mono[:32_000], (0, max(0, 32_000 - mono.size)))
+    spec = np.abs(librosa.stft(clip, n_fft=af.N_FFT, hop_length=af.HOP_LENGTH, window="hann", center=True)) ** 2
+    spec /= (af.N_FFT / 4) ** 2
+    basis = librosa.filters.mel(sr=af.SAMPLE_RATE_HZ, n_fft=af.N_FFT, n_mels=af.N_MELS, fmin=af.FMIN_HZ,
+                                fmax=af.FMAX_HZ, norm=None)
+    log_mel = 10 * np.log10(np.maximum(basis @ spec, 1e-10)) / 50
+    seg = af._yin_segment(mono)
+    f0 = librosa.yin(seg, fmin=af.YIN_FMIN_HZ, fmax=af.YIN_FMAX_HZ, sr=af.SAMPLE_RATE_HZ, frame_length=af.YIN_FRAME,
+                     hop_length=af.YIN_HOP)
+    rms = librosa.feature.rms(y=seg, frame_length=af.YIN_FRAME, hop_length=af.YIN_HOP)[0]
+    loud = 20 * np.log10(np.maximum(rms, 1e-9)) >= 20 * np.log10(np.maximum(rms, 1e-9)).max() - af.YIN_TOP_DB
+    return log_mel, *af.vote_f0(af.PitchTrack(f0[loud], rms[loud], np.zeros(int(loud.sum()))))
+
+
+def test_the_preprocessing_reproduces_librosa_on_real_notes(real_files):
+    """The numpy spectrogram and YIN equal librosa's (the models' training input): log-mel within 0.01 dB,
+    the same f0 and stability."""
+    import librosa
+
+    from bridge.adapters.audio_features import mel_filterbank
+
+    reference = librosa.filters.mel(sr=16_000, n_fft=1024, n_mels=96, fmin=40.0, fmax=8_000.0, norm=None)
+    assert np.abs(mel_filterbank() - reference).max() < 1e-7
+    for path in real_files:
+        ours = features_for_file(path)
+        log_mel, f0, stability = librosa_features(path)
+        assert np.abs(ours.log_mel - log_mel).max() * 50 < 0.01, path.name
+        assert ours.f0_hz == pytest.approx(f0, rel=1e-9) and ours.pitch_stability == pytest.approx(stability), path

@@ -381,3 +381,55 @@ def test_a_worker_that_dies_costs_its_batch_only_until_the_next_run(tmp_path, mo
     monkeypatch.setattr(soundbank_index, "features_for_file", real)
     again = update_index(folder, index_path=index, workers=2)
     assert sorted(again.labelled) == sorted(first.skipped) and len(read_index(index)["samples"]) == 64
+
+
+def test_drums_are_marked_unpitched_in_the_index_and_json_and_the_bank(tmp_path):
+    """Rendered GM drums (channel 10) and piano notes: the index and `--json` say which are pitched, the bank
+    that plays carries it, and only the unpitched samples add to the bank's version."""
+    from gm_render import DRUMS, TIMGM6MB, Note, render_notes
+
+    folder = tmp_path / "kit"
+    render_notes(folder, [Note(DRUMS, 0, 38, 110), Note(DRUMS, 0, 42, 110), Note(0, 0, 60), Note(0, 0, 72)],
+                 soundfont=TIMGM6MB, hold_s=0.5, slot_s=1.5)
+    index = tmp_path / "index.json"
+    proc = run_index(folder, index, "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    printed = {Path(line["file"]).name: line for line in map(json.loads, proc.stdout.splitlines())}
+    assert {name: line["pitched"] for name, line in printed.items()} == {
+        "ch10_p0_n38.wav": False, "ch10_p0_n42.wav": False, "ch1_p0_n60.wav": True, "ch1_p0_n72.wav": True}
+    assert read_index(index)["samples"]["ch10_p0_n38.wav"]["pitched"] is False
+    bank = load_bank(folder, index_path=index, update=False)
+    assert {Path(s.path).name: s.pitched for s in bank.samples} == {n: p["pitched"] for n, p in printed.items()}
+    entries = read_index(index)["samples"]
+    all_pitched = {rel: {**e, "pitched": True} for rel, e in entries.items()}
+    from bridge.adapters.soundbank_index import bank_from_entries
+
+    assert bank_from_entries(folder, all_pitched).version != bank.version
+
+
+def test_the_index_keeps_each_samples_real_note_and_register(tmp_path):
+    """Piano C notes in four octaves share one pitch class (72) but keep their notes: registers 2..5."""
+    from gm_render import TIMGM6MB, Note, render_notes
+
+    folder = tmp_path / "piano"
+    render_notes(folder, [Note(0, 0, note) for note in (48, 60, 72, 84)], soundfont=TIMGM6MB)
+    bank = load_bank(folder, index_path=tmp_path / "index.json")
+    by_name = {Path(s.path).name: s for s in bank.samples}
+    for note, register in ((48, 2), (60, 3), (72, 4), (84, 5)):
+        sample = by_name[f"ch1_p0_n{note}.wav"]
+        assert sample.labels.pitch == 72 and sample.midi_note == pytest.approx(note, abs=0.3)
+        assert sample.register == register and sample.pitched
+
+
+def test_an_index_from_before_unpitched_detection_is_relabelled_once(small_bank, tmp_path):
+    index = tmp_path / "index.json"
+    update_index(small_bank, index_path=index, workers=1)
+    data = read_index(index)
+    for entry in data["samples"].values():
+        del entry["pitched"]
+    from bridge.adapters.soundbank_index import write_index
+
+    write_index(index, data)
+    again = update_index(small_bank, index_path=index, workers=1)
+    assert len(again.labelled) == 4 and all("pitched" in e for e in read_index(index)["samples"].values())
+    assert update_index(small_bank, index_path=index, workers=1).labelled == []

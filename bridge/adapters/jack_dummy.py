@@ -13,6 +13,7 @@ process never closes a port: the server drops its client.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import logging
 import os
 import shutil
@@ -22,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -33,6 +33,8 @@ from bridge.errors import BridgeError
 log = logging.getLogger(__name__)
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+CLIENT_TIMEOUT_MS = 500  # jackd -t
+SERVER_NAMES = 8  # pict2audio-0 .. pict2audio-7 (JACK's server registry has room for 8 servers)
 
 
 class JackError(BridgeError):
@@ -40,29 +42,37 @@ class JackError(BridgeError):
 
 
 @contextmanager
-def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeout_s: float = 10.0,
-                      sync: bool = False) -> Iterator[str]:
-    """Start `jackd --no-realtime -d dummy` under a unique server name; yield the name; stop it.
+def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000,
+                      timeout_s: float = 10.0) -> Iterator[str]:
+    """Start `jackd --no-realtime --sync -t 500 -d dummy` under a server name of its own; yield the name; stop it.
 
-    sync: the server's synchronous mode (`--sync`): each cycle waits for every client instead of skipping a
-    late one, so a busy machine delays MIDI rather than dropping it.
+    Synchronous mode (`--sync`): every cycle waits until each client has run (JACK2 waits up to 10 client
+    timeouts, 5 s), so a busy machine delays MIDI instead of dropping it. In JACK2's default asynchronous
+    mode the next cycle starts without a client that is late, and MIDI crossing a late client's port in
+    those cycles is lost: on a loaded 2-core machine the non-realtime server reports hundreds of late
+    clients a minute ("JackEngine::XRun: client = ... was not finished") and note-ons go missing.
+
+    The client timeout (CLIENT_TIMEOUT_MS) also bounds how long the server stalls removing the clients of a
+    process that is gone while two or more of them were open (`midi-learn` ends so, see midi_mido.py):
+    about 10 timeouts, and about 12 a client when it is stopped meanwhile. At 500 ms that is seconds.
 
     Sets JACK_DEFAULT_SERVER (and JACK_NO_START_SERVER) in os.environ for the duration, so that
     clients opened in this process and its children connect to this server and never start another.
 
     Leave the context while the server's clients are still alive, then kill them: jackd stops at once.
-    The other way round, jackd first waits out its client timeout for every client of a killed process
-    but one (seconds), and a jackd that has to be killed stays in JACK's server registry
-    (/dev/shm/jack-shm-registry) until every JACK server on the machine has stopped.
+    The other way round, jackd first removes the clients of the killed processes (above), and if it is
+    stopped meanwhile it dies writing to their sockets (SIGPIPE) or is killed here after 10 s. Either way
+    its entry stays in JACK's server registry (/dev/shm/jack-shm-registry, room for 8 servers) until a
+    server of the same name starts: hence a small set of names, reused (`_server_name`).
     """
     jackd, jack_wait = shutil.which("jackd"), shutil.which("jack_wait")
     if jackd is None or jack_wait is None:
         raise JackError("jackd / jack_wait not found; install Debian's jackd2 (apt-get install jackd2)")
-    name = f"pict2audio-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-    argv = [jackd, "--no-realtime", "-n", name, "-t", "5000", *(["--sync"] if sync else []), "-d", "dummy",
-            "-r", str(rate_hz), "-p", str(period_frames)]  # -t: a generous client timeout (ms) for a busy machine
-    with tempfile.TemporaryFile() as errors:
+    with _server_name() as name, tempfile.TemporaryFile() as errors:
+        _remove_stale_files(name)  # of a server of this name that was killed
+        argv = [jackd, "--no-realtime", "--sync", "-t", str(CLIENT_TIMEOUT_MS), "-n", name, "-d", "dummy",
+                "-r", str(rate_hz), "-p", str(period_frames)]
         proc = _start_jackd(argv, env, errors)
         saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
         try:
@@ -74,7 +84,7 @@ def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeou
             if not running:
                 raise JackError(_start_failure(errors, timeout_s))
             os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-            log.info("JACK dummy server %r up (%d frames at %d Hz)", name, period_frames, rate_hz)
+            log.info("JACK dummy server %r up (synchronous, %d frames at %d Hz)", name, period_frames, rate_hz)
             yield name
         finally:
             for key, value in saved.items():
@@ -89,6 +99,30 @@ def jack_dummy_server(*, period_frames: int = 128, rate_hz: int = 48_000, timeou
                 proc.kill()
                 proc.wait(5)
             _remove_stale_files(name)
+
+
+@contextmanager
+def _server_name() -> Iterator[str]:
+    """A server name that no other jack_dummy_server on this machine holds, until the context ends.
+
+    The names are reused, so that JACK reclaims the registry entry a server of the same name may have left
+    (it does when that server's process is gone); unique names would fill the registry with such entries
+    until every JACK server on the machine had stopped. A name is held by an exclusive lock on a file in the
+    temporary folder, which the system releases when the process ends, however it ends."""
+    folder = Path(tempfile.gettempdir())
+    for index in range(SERVER_NAMES):
+        handle = (folder / f"pict2audio-jack-{index}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by another server
+            handle.close()
+            continue
+        try:
+            yield f"pict2audio-{index}"
+        finally:
+            handle.close()
+        return
+    raise JackError(f"all {SERVER_NAMES} JACK dummy server names (pict2audio-0..{SERVER_NAMES - 1}) are in use")
 
 
 def _start_jackd(argv: list[str], env: dict[str, str], errors: IO[bytes]) -> subprocess.Popen:
@@ -157,9 +191,10 @@ def _parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None
 
 
 def _remove_stale_files(name: str) -> None:
-    """jackd normally cleans up; after a kill its sockets may stay in /dev/shm (harmless, but tidy)."""
-    for path in Path("/dev/shm").glob(f"jack*{name}*"):
-        path.unlink(missing_ok=True)
+    """jackd normally cleans up; after a kill its socket and semaphores stay in /dev/shm."""
+    for pattern in (f"jack_{name}_*", f"jack_sem.*_{name}_*"):
+        for path in Path("/dev/shm").glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 class ChildProcess:

@@ -49,7 +49,8 @@ VIRTUAL = "virtual"
 VIRTUAL_PORT_NAME = "Pict2Audio"
 # System messages a controller may send that never map to anything (checked before the mapper).
 IGNORED_TYPES = frozenset({"sysex", "clock", "active_sensing", "songpos", "song_select", "tune_request", "reset",
-                           "quarter_frame"})  # start, stop and continue drive the score's transport
+                           "quarter_frame"})  # start, stop and continue drive the score's transport, and clock and
+# songpos too when it follows MIDI clock (MidiMapper.transport_types)
 
 Post = Callable[[ControlEvent], None]
 
@@ -289,7 +290,7 @@ class MidiInput:
     def _on_message(self, msg: Any) -> None:
         """Backend callback thread: mido message -> mapper -> session posts. Never raises."""
         kind = getattr(msg, "type", None)
-        if kind in IGNORED_TYPES or kind is None:
+        if kind is None or (kind in IGNORED_TYPES and kind not in self.mapper.transport_types):
             if kind not in self._ignored_seen:
                 self._ignored_seen.add(str(kind))
                 log.debug("ignoring MIDI %s messages", kind)
@@ -478,7 +479,7 @@ def start_midi(config: Any, post: Post, *, notify: Callable[[str], None] | None 
         return None, None
     from bridge.app.config import default_config_path
 
-    mapper = MidiMapper(MidiMapping.from_dict(config.midi_mapping))
+    mapper = MidiMapper(MidiMapping.from_dict(config.midi_mapping), follow_clock=config.midi_clock)
     midi = MidiInput(config.midi_in, post=post, mapper=mapper, backend=config.midi_backend)
     if not midi.open():
         if notify is not None:

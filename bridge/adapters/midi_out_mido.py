@@ -9,19 +9,25 @@ channel used, then closes the port. A port is opened by name (or part of one) or
 named `Pict2Audio Out` (`spec="virtual"`), with the same backends as the MIDI input
 (`mido.backends.rtmidi`, `mido.backends.rtmidi/UNIX_JACK`, ...).
 
-On JACK, closing an output drains it: RtMidi's MidiOutJack::closePort waits (up to 1 s) for JACK's
-process callback to take what is still queued before it unregisters the port, so the last note-offs
-reach the receiver even when the process ends right after. (The input's close race of
-bridge/adapters/midi_mido.py is a callback into Python; an output has none.)
+On JACK, RtMidi's send only queues a message for the client's process callback, which hands it on in the
+next JACK cycle; RtMidi's closePort waits for one callback but may unregister the port before the last
+messages reached a receiver (the callback answering it can have emptied the queue just before they were
+queued, and a receiver later in the same cycle can read after the port was unregistered). So `close()` first
+waits for JACK_DRAIN_CYCLES cycles to begin after the last send (at most JACK_DRAIN_MAX_S, never hanging
+a quit), watching the server's frame time through a JACK client of its own that is never activated: the
+note-offs and All Notes Off reach the receiver even when the process ends right after.
+(The input's close race of bridge/adapters/midi_mido.py is a callback into Python; an output has none.)
 
-`write_midi_file` writes (t_ms, bundle) pairs through the same mapping to a type 1 file at tempo 120,
-atomically.
+`write_midi_file` writes (t_ms, bundle) pairs through the same mapping to a type 1 file, atomically, at the
+tempi of the bundles' score transport messages (bridge.adapters.midi_file.TempoMap; none: 120 bpm).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridge.adapters.midi_file import TempoMap
 from bridge.atomic_write import write_atomically
 from bridge.core.labels import TIMBRES
 from bridge.core.midi_out import MidiEvent, MidiOut, MidiOutMapping, SampleLength, SampleNote, sample_notes, timeline
@@ -39,8 +46,12 @@ log = logging.getLogger(__name__)
 
 VIRTUAL = "virtual"
 VIRTUAL_OUT_PORT_NAME = "Pict2Audio Out"
-TEMPO_US_PER_BEAT = 500_000  # 120 beats per minute
 TICKS_PER_BEAT = 960  # 0.52 ms a tick: every time lands within 0.26 ms of the bundle's
+JACK_API = "UNIX_JACK"  # mido's name of python-rtmidi's JACK API (an open port's `api`)
+JACK_DRAIN_CYCLES = 2  # cycles begun after the last send: the first hands it on, the second begins once receivers ran
+JACK_DRAIN_MAX_S = 0.2
+JACK_POLL_S = 0.002
+JACK_NO_START_SERVER = 0x01  # jack_options_t JackNoStartServer
 
 
 class MidiOutput:
@@ -112,6 +123,9 @@ class MidiOutput:
         if port is not None:
             from bridge.adapters.midi_mido import CLIENT_LOCK
 
+            if getattr(port, "api", None) == JACK_API and not wait_jack_cycles(JACK_DRAIN_CYCLES, JACK_DRAIN_MAX_S):
+                log.debug("MIDI output %r: could not see %d JACK cycles pass before closing", self.port_name,
+                          JACK_DRAIN_CYCLES)
             try:
                 with CLIENT_LOCK:
                     port.close()
@@ -182,6 +196,52 @@ class MidiOutput:
         return self._clock() * 1000.0
 
 
+def wait_jack_cycles(cycles: int, timeout_s: float) -> bool:
+    """Block until the JACK server (JACK_DEFAULT_SERVER, else the default one) has begun `cycles` more process
+    cycles, at most timeout_s after its client opened. The frame time is read through a JACK client of this
+    function's own, never activated (so it takes no part in the cycles). False when no libjack or server answers,
+    or time ran out."""
+    from bridge.adapters.midi_mido import CLIENT_LOCK
+
+    jack = _libjack()
+    if jack is None:
+        return False
+    with CLIENT_LOCK:
+        client = jack.jack_client_open(b"pict2audio-drain", JACK_NO_START_SERVER, ctypes.byref(ctypes.c_int(0)))
+    if not client:
+        return False
+    try:
+        deadline = time.monotonic() + timeout_s
+        period, start = jack.jack_get_buffer_size(client), jack.jack_last_frame_time(client)
+        while period and time.monotonic() < deadline:
+            if (jack.jack_last_frame_time(client) - start) % 2**32 >= cycles * period:
+                return True
+            time.sleep(JACK_POLL_S)
+        return False
+    finally:
+        with CLIENT_LOCK:
+            jack.jack_client_close(client)
+
+
+@functools.cache
+def _libjack() -> ctypes.CDLL | None:
+    """The system's libjack with the prototypes wait_jack_cycles uses; None when it is not installed."""
+    name = ctypes.util.find_library("jack")
+    try:
+        jack = ctypes.CDLL(name) if name else None
+    except OSError:
+        jack = None
+    if jack is None:
+        return None
+    jack.jack_client_open.restype = ctypes.c_void_p
+    jack.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    jack.jack_client_close.argtypes = [ctypes.c_void_p]
+    for symbol in ("jack_get_buffer_size", "jack_last_frame_time"):
+        getattr(jack, symbol).restype = ctypes.c_uint32
+        getattr(jack, symbol).argtypes = [ctypes.c_void_p]
+    return jack
+
+
 def start_midi_output(config: Any, bank: Any) -> MidiOutput | None:
     """The session's MIDI output from a Config (None when config.midi_out is unset or the port cannot be
     opened: one error line). A bad `[midi.out]` table is a ConfigError."""
@@ -207,10 +267,13 @@ class MidiFileReport:
     notes: int
     channels: tuple[int, ...]  # 1-based
     duration_s: float
+    bpms: tuple[float, ...] = (120.0,)  # the tempo, or the tempi in order
 
     def summary(self) -> str:
         channels = ", ".join(map(str, self.channels)) or "none"
-        return f"{self.path}: {self.notes} notes on channel(s) {channels}, {self.duration_s:.2f} s (type 1, 120 bpm)"
+        tempi = " then ".join(f"{bpm:g}" for bpm in self.bpms)
+        return (f"{self.path}: {self.notes} notes on channel(s) {channels}, {self.duration_s:.2f} s "
+                f"(type 1, {tempi} bpm)")
 
 
 def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundle]], *,
@@ -218,22 +281,26 @@ def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundl
                     sample_length_ms: SampleLength | None = None) -> MidiFileReport:
     """Write the notes of (t_ms, bundle) pairs (t_ms from the file's start) to a type 1 Standard MIDI File.
 
-    Track 0 holds the tempo (120 bpm) and the time signature; every channel used has a track of its own.
-    Notes still sounding at the end are ended at the last event. Written atomically."""
+    Track 0 holds the time signature (4/4) and the tempo map (TempoMap: the score's tempi, else 120 bpm); every
+    channel used has a track of its own. Notes still sounding at the end are ended at the last event. Written
+    atomically."""
     import mido
 
+    timed_bundles = list(timed_bundles)
+    tempo = TempoMap.of(timed_bundles, TICKS_PER_BEAT)
     mapping = mapping or MidiOutMapping()
     notes = MidiOut(mapping, sample_note=sample_note, sample_length_ms=sample_length_ms)
     events = timeline(timed_bundles, notes)
     midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi_file.tracks.append(mido.MidiTrack([
         mido.MetaMessage("track_name", name="Pict2Audio", time=0),
-        mido.MetaMessage("set_tempo", tempo=TEMPO_US_PER_BEAT, time=0),
         mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+        *(mido.MetaMessage("set_tempo", tempo=us, time=tick - previous)
+          for (_, tick, us), previous in zip(tempo.changes, (0, *(c[1] for c in tempo.changes)), strict=False)),
     ]))
     channels = sorted({event.channel for event in events})
     for channel in channels:
-        midi_file.tracks.append(_channel_track(channel, [e for e in events if e.channel == channel], mapping))
+        midi_file.tracks.append(_channel_track(channel, [e for e in events if e.channel == channel], mapping, tempo))
     path = Path(path)
     try:
         write_atomically(path, lambda handle: midi_file.save(file=handle))
@@ -241,15 +308,15 @@ def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundl
         raise BridgeError(f"MIDI file {path} cannot be written ({exc.strerror or exc})") from exc
     end_ms = max((event.t_ms for event in events), default=0.0)
     return MidiFileReport(path, sum(e.type == "note_on" for e in events), tuple(c + 1 for c in channels),
-                          end_ms / 1000.0)
+                          end_ms / 1000.0, tempo.bpms())
 
 
 def ticks(t_ms: float) -> int:
-    """Absolute ticks of a time in ms at tempo 120 and TICKS_PER_BEAT."""
-    return max(0, math.floor(t_ms * 1000.0 * TICKS_PER_BEAT / TEMPO_US_PER_BEAT + 0.5))
+    """Absolute ticks of a time in ms at 120 bpm (a file without a score) and TICKS_PER_BEAT."""
+    return TempoMap.of((), TICKS_PER_BEAT).ticks(t_ms)
 
 
-def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMapping) -> Any:
+def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMapping, tempo: TempoMap) -> Any:
     """One channel's events as a track (delta times from absolute ticks, so rounding never adds up)."""
     import mido
 
@@ -257,7 +324,7 @@ def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMappin
     track = mido.MidiTrack([mido.MetaMessage("track_name", name=" ".join(timbres) or "Pict2Audio", time=0)])
     previous = 0
     for event in events:
-        tick = ticks(event.t_ms)
+        tick = tempo.ticks(event.t_ms)
         track.append(mido.Message(**event.fields(), time=tick - previous))
         previous = tick
     track.append(mido.MetaMessage("end_of_track", time=0))

@@ -29,7 +29,16 @@ from typing import Any, Protocol
 
 from pythonosc.osc_message import OscMessage
 
-from bridge.core.events import TRANSPORT_ACTIONS, Clear, Event, ReleaseOverrides, SetOverride, TransportControl, Trigger
+from bridge.core.events import (
+    TRANSPORT_ACTIONS,
+    Clear,
+    Event,
+    ReleaseOverrides,
+    SetOverride,
+    SetRegister,
+    TransportControl,
+    Trigger,
+)
 from bridge.core.labels import HEADS, check_class
 from bridge.core.log_limit import Clock, LogLimiter, printable, shown
 from bridge.core.protocol import CONTROL_ADDRESSES
@@ -186,20 +195,31 @@ class _DatagramServer(socketserver.UDPServer):
         self._tick()
 
 
-def pitch_value(value: object) -> int:
-    """A pitch override from OSC: i, a whole f (Pd sends floats) or a numeric string."""
+def pitch_value(value: object, *, name: str = "pitch", unit: str = "MIDI note") -> int:
+    """A pitch override (or another whole number: `name`, counted in `unit`) from OSC: i, a whole f (Pd sends
+    floats) or a numeric string."""
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError as exc:
-            raise _ControlError(f"pitch must be a MIDI note number, got {shown(value, 60)}") from exc
+            raise _ControlError(f"{name} must be a {unit} number, got {shown(value, 60)}") from exc
     if isinstance(value, float):
         if not value.is_integer():
-            raise _ControlError(f"pitch must be a whole MIDI note, got {shown(value, 60)}")
+            raise _ControlError(f"{name} must be a whole {unit}, got {shown(value, 60)}")
         value = int(value)
-    if not isinstance(value, int):
-        raise _ControlError(f"pitch must be a MIDI note number, got {shown(value, 60)}")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _ControlError(f"{name} must be a {unit} number, got {shown(value, 60)}")
     return value
+
+
+def parse_register(args: tuple[Any, ...]) -> SetRegister:
+    """`/pict2audio/register i register` (a whole f or a numeric s too): the register matching prefers."""
+    if len(args) != 1:
+        raise _ControlError(f"expected one register number, got {shown(args, 80)}")
+    try:
+        return SetRegister(register=pitch_value(args[0], name="register", unit="octave"))
+    except LabelError as exc:
+        raise _ControlError(str(exc)) from exc
 
 
 def parse_override(args: tuple[Any, ...]) -> tuple[str, object]:
@@ -277,6 +297,7 @@ class OscControlServer:
             CONTROL_ADDRESSES["release"].path: self._release,
             CONTROL_ADDRESSES["trigger"].path: self._trigger,
             CONTROL_ADDRESSES["transport"].path: parse_transport,
+            CONTROL_ADDRESSES["register"].path: parse_register,
         }
         self._server: _DatagramServer | None = None
         self._thread: threading.Thread | None = None

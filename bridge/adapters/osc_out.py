@@ -1,39 +1,65 @@
-"""OSC output with python-osc: one OSC bundle per engine Bundle, to every target (SPEC §4).
+"""OSC output: one OSC bundle per engine Bundle, to every target over UDP (SPEC §4).
 
 Arguments are written with the type tags of `protocol.ADDRESSES` (only `i`, `f`, `s`), never guessed
 from the Python value, so Pure Data's `oscparse` can read everything. The bundle timetag is
 "immediately" unless `latency_ms` > 0, then wall-clock now + latency (NTP time), so a peer that
 schedules by timetag plays every event the same fixed delay later (less jitter). A bundle made ahead of its
 time (a score note, `Bundle.due_unix_s`) is tagged with its own due time instead.
+
+The datagram is written here in one pass (each address's name and type-tag string are encoded once, when
+this module loads), because this runs between a pen event and its datagram: python-osc's builders parse
+every message back after building it. The bytes are the ones python-osc builds (a test compares them).
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import struct
 import time
 from collections.abc import Sequence
 
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
-
-from bridge.core.protocol import ADDRESSES, OSC_TYPES, Bundle, Message
+from bridge.core.protocol import ADDRESSES, Bundle, Message
 from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_TYPETAGS = {a.path: a.typetags for a in ADDRESSES.values()}
+IMMEDIATELY = 0  # as a timetag_s: the OSC timetag 1, "act at once" (python-osc's convention)
+NTP_UNIX_OFFSET_S = 2_208_988_800  # 1900-01-01 (NTP epoch) to 1970-01-01 (Unix epoch)
+_BUNDLE_TAG = b"#bundle\0"
+_IMMEDIATELY_TIMETAG = struct.pack(">Q", 1)
+_INT = struct.Struct(">i").pack
+_FLOAT = struct.Struct(">f").pack
 
 
-def encode_message(message: Message) -> OscMessageBuilder:
-    """A python-osc message builder with the table's type tags (i/f/s only)."""
-    tags = _TYPETAGS.get(message.address)
-    if tags is None or len(tags) != len(message.args):
+def osc_string(text: str) -> bytes:
+    """An OSC string: UTF-8, NUL-terminated and padded with NULs to a multiple of 4 bytes."""
+    data = text.encode("utf-8")
+    return data + b"\0" * (4 - len(data) % 4)
+
+
+# path -> (the encoded address and type-tag string, the type tags): the part of a message that never changes
+_HEADS = {a.path: (osc_string(a.path) + osc_string("," + a.typetags), a.typetags) for a in ADDRESSES.values()}
+_WRITE = {"i": _INT, "f": _FLOAT, "s": osc_string}
+
+
+def encode_message(message: Message) -> bytes:
+    """One OSC message with the table's type tags (i/f/s only); ValueError when it does not fit the table."""
+    head = _HEADS.get(message.address)
+    if head is None or len(head[1]) != len(message.args):
         raise ValueError(f"{message.address}: not in protocol.ADDRESSES with {len(message.args)} arguments")
-    builder = OscMessageBuilder(address=message.address)
-    for tag, value in zip(tags, message.args):
-        builder.add_arg(OSC_TYPES[tag](value), tag)
-    return builder
+    data, tags = head
+    try:
+        return data + b"".join([_WRITE[tag](value) for tag, value in zip(tags, message.args)])
+    except (struct.error, OverflowError) as exc:  # an int beyond 32 bits, a float beyond float32
+        raise ValueError(f"{message.address} {message.args!r}: cannot be written as OSC {tags!r} ({exc})") from exc
+
+
+def timetag(timetag_s: float) -> bytes:
+    """The 8-byte OSC timetag of a Unix time in s (IMMEDIATELY: the timetag 1)."""
+    if timetag_s == IMMEDIATELY:
+        return _IMMEDIATELY_TIMETAG
+    return struct.pack(">Q", int((timetag_s + NTP_UNIX_OFFSET_S) * 2.0**32))
 
 
 def encode_bundle(bundle: Bundle, *, timetag_s: float | None = None) -> bytes:
@@ -41,10 +67,11 @@ def encode_bundle(bundle: Bundle, *, timetag_s: float | None = None) -> bytes:
     bundle's own due time if it has one, else IMMEDIATELY)."""
     if timetag_s is None:
         timetag_s = IMMEDIATELY if bundle.due_unix_s is None else bundle.due_unix_s
-    builder = OscBundleBuilder(timetag_s)
+    parts = [_BUNDLE_TAG, timetag(timetag_s)]
     for message in bundle.messages:
-        builder.add_content(encode_message(message).build())
-    return builder.build().dgram
+        data = encode_message(message)
+        parts += (_INT(len(data)), data)
+    return b"".join(parts)
 
 
 def check_targets(targets: object) -> tuple[tuple[str, int], ...]:
@@ -131,7 +158,6 @@ class OscSender:
                 log.info("OSC target %s:%d works again", *target)
                 self._failing.discard(target)
         self.sent += 1
-        log.debug("OSC bundle %s at t=%.1f ms", bundle.addresses(), bundle.t_ms)
 
     def close(self) -> None:
         """Close the sockets; later bundles are dropped (idempotent)."""

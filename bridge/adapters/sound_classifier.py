@@ -1,6 +1,11 @@
 """Labels sounds from their `SoundFeatures`: the committed mel-spectrogram CNN (LiteRT, batched) and the
-DSP estimates (YIN pitch, level rule for volume); the model's metadata says which method is the
-default for each label (the one measured more accurate by `train-sound`).
+DSP estimates (YIN pitch checked against the spectrum, level rule for volume); the model's metadata
+says which method is the default for each label (the one measured more accurate by `train-sound`).
+
+Pitch takes a second opinion where YIN can go wrong: an f0 with no energy at it in the spectrum is a
+subharmonic (YIN locked onto a multiple of the period) and moves up to the first harmonic that sounds;
+a pitch YIN is unsure of (its frames split their vote) that the CNN confidently contradicts takes the
+CNN's pitch class.
 
 Loading checks the model folder (bridge.adapters.litert_model): a missing, broken or mismatched model
 or metadata file is refused with one ModelError that names the file and says how to retrain.
@@ -8,8 +13,10 @@ or metadata file is refused with one ModelError that names the file and says how
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +25,7 @@ import numpy as np
 
 from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION, SoundFeatures
 from bridge.adapters.litert_model import LiteRTRunner, ModelFiles, ModelSpec, get_field, load_model_files
-from bridge.core.audio_levels import fold_pitch, volume_from_levels
+from bridge.core.audio_levels import fold_pitch, hz_to_midi, midi_to_hz, volume_from_levels
 from bridge.core.labels import CLASSES, HEADS
 
 log = logging.getLogger(__name__)
@@ -28,6 +35,14 @@ MODEL_FILE = "sound_cnn.tflite"
 METADATA_FILE = "sound_cnn.json"
 METHODS: dict[str, tuple[str, ...]] = {"pitch": ("cnn", "dsp"), "volume": ("cnn", "dsp"), "timbre": ("cnn",)}
 BATCH = 32
+
+# The pitch's second opinion (measured by `train-sound` on the rendered training notes, docs/soundbank.md).
+LOUD_FRAMES_DB = 20.0  # the spectrum is the median of the frames within this of the loudest frame
+SUBHARMONIC_BELOW_PEAK_DB = 40.0  # nothing sounds at an f0 this far below the spectrum's loudest band
+HARMONIC_WITHIN_PEAK_DB = 30.0  # ... and the pitch is its first multiple that sounds within this of it
+MAX_MULTIPLE = 6
+UNSURE_BELOW_STABILITY = 0.7  # YIN's frames split their vote: the CNN may overrule ...
+CNN_SURE_ABOVE = 0.8  # ... when it is this sure of another pitch class
 RETRAIN_COMMAND = "python run_bridge.py train-sound"
 
 SPEC = ModelSpec(
@@ -55,13 +70,75 @@ class SoundLabels:
     methods: dict[str, str]
     cnn: dict[str, tuple[object, float]] = field(default_factory=dict)
     dsp: dict[str, tuple[object, float]] = field(default_factory=dict)
+    midi_note: float | None = None  # the pitch estimate, unfolded (after the second opinion)
+    f0_hz: float | None = None
+
+
+@functools.cache
+def _band_mels() -> np.ndarray:
+    """The centre of each log-mel band, in mels (the Slaney scale the filter bank is built on)."""
+    from bridge.adapters.audio_features import FMAX_HZ, FMIN_HZ, N_MELS, _hz_to_mel
+
+    return np.linspace(*_hz_to_mel(np.array([FMIN_HZ, FMAX_HZ])), N_MELS + 2)[1:-1]
+
+
+def spectrum_db(log_mel: np.ndarray) -> np.ndarray:
+    """(N_MELS,) dB: per band, the median over the loud frames (within LOUD_FRAMES_DB of the loudest)."""
+    db = log_mel * 50.0  # the log-mel's scale (audio_features.log_mel)
+    frames = db.max(axis=0)
+    return np.median(db[:, frames >= frames.max() - LOUD_FRAMES_DB], axis=1)
+
+
+def _level_at(spectrum: np.ndarray, hz: float) -> float:
+    """The spectrum's level at a frequency (interpolated between band centres; -inf above the top band)."""
+    from bridge.adapters.audio_features import _hz_to_mel
+
+    mels = _band_mels()
+    mel = float(_hz_to_mel(np.array([hz], np.float64))[0])
+    return -math.inf if mel > mels[-1] else float(np.interp(mel, mels, spectrum))
+
+
+def checked_midi_note(features: SoundFeatures) -> float | None:
+    """YIN's note, moved up to the first multiple of its f0 that sounds when nothing sounds at the f0
+    itself (YIN locked onto a subharmonic: a period two or three times the real one)."""
+    if features.midi_note is None:
+        return None
+    spectrum = spectrum_db(features.log_mel)
+    top, f0 = float(spectrum.max()), midi_to_hz(features.midi_note)
+    if _level_at(spectrum, f0) >= top - SUBHARMONIC_BELOW_PEAK_DB:
+        return features.midi_note
+    for k in range(2, MAX_MULTIPLE + 1):
+        if _level_at(spectrum, k * f0) >= top - HARMONIC_WITHIN_PEAK_DB:
+            return hz_to_midi(k * f0)
+    return features.midi_note
 
 
 def dsp_pitch(features: SoundFeatures) -> tuple[int, float] | None:
-    """YIN f0 folded into 69..80 and its stability; None when no f0 was found."""
-    if features.midi_note is None:
-        return None
-    return fold_pitch(features.midi_note), features.pitch_stability
+    """The checked YIN note folded into 69..80 and YIN's stability; None when no f0 was found."""
+    midi = checked_midi_note(features)
+    return None if midi is None else (fold_pitch(midi), features.pitch_stability)
+
+
+@dataclass(frozen=True)
+class PitchEstimate:
+    pitch: int  # folded into 69..80
+    confidence: float
+    method: str  # "dsp" or "cnn"
+    midi_note: float | None  # unfolded
+
+
+def estimate_pitch(midi: float | None, stability: float, cnn_probs: np.ndarray) -> PitchEstimate:
+    """The checked YIN note (`checked_midi_note`) and its stability, or the CNN's pitch class where YIN
+    is unsure and the CNN sure of another class (the note then stays in YIN's register), or the CNN's
+    class alone when YIN found no f0."""
+    cnn_class = CLASSES["pitch"][int(np.argmax(cnn_probs))]
+    cnn_confidence = float(np.max(cnn_probs))
+    if midi is None:
+        return PitchEstimate(cnn_class, cnn_confidence, "cnn", None)
+    if stability < UNSURE_BELOW_STABILITY and cnn_confidence >= CNN_SURE_ABOVE and fold_pitch(midi) != cnn_class:
+        nearest = round(midi) + (cnn_class - fold_pitch(midi) + 6) % 12 - 6
+        return PitchEstimate(cnn_class, cnn_confidence, "cnn", float(nearest))
+    return PitchEstimate(fold_pitch(midi), stability, "dsp", midi)
 
 
 def dsp_volume(features: SoundFeatures) -> tuple[str, float]:
@@ -147,24 +224,34 @@ class SoundClassifier:
         return [self._combine(f, {h: probs[h][i] for h in HEADS}) for i, f in enumerate(features)]
 
     def _combine(self, features: SoundFeatures, probs: dict[str, np.ndarray]) -> SoundLabels:
-        cnn = {h: (CLASSES[h][int(np.argmax(p))], float(np.max(p))) for h, p in probs.items()}
-        dsp: dict[str, tuple[object, float]] = {"volume": dsp_volume(features)}
-        pitch = dsp_pitch(features)
-        if pitch is not None:
-            dsp["pitch"] = pitch
-        chosen, methods = {}, {}
-        for head in HEADS:
-            method = self.default_methods[head]
-            if method == "dsp" and head not in dsp:
-                method = "cnn"  # no f0 found: fall back to the CNN
+        return combine(features, probs, self.default_methods)
+
+
+def combine(features: SoundFeatures, probs: dict[str, np.ndarray], default_methods: dict[str, str]) -> SoundLabels:
+    """One sound's labels from its features and the CNN's probabilities, by the default methods."""
+    cnn = {h: (CLASSES[h][int(np.argmax(p))], float(np.max(p))) for h, p in probs.items()}
+    dsp: dict[str, tuple[object, float]] = {"volume": dsp_volume(features)}
+    checked = checked_midi_note(features)
+    if checked is not None:
+        dsp["pitch"] = (fold_pitch(checked), features.pitch_stability)
+    estimate = estimate_pitch(checked, features.pitch_stability, probs["pitch"])
+    chosen, methods = {}, {}
+    for head in HEADS:
+        method = default_methods[head]
+        if head == "pitch" and method == "dsp":
+            chosen[head], method = (estimate.pitch, estimate.confidence), estimate.method
+        else:
             chosen[head] = (dsp if method == "dsp" else cnn)[head]
-            methods[head] = method
-        return SoundLabels(
-            pitch=int(chosen["pitch"][0]),
-            volume=str(chosen["volume"][0]),
-            timbre=str(chosen["timbre"][0]),
-            confidence={h: round(float(chosen[h][1]), 4) for h in HEADS},
-            methods=methods,
-            cnn=cnn,
-            dsp=dsp,
-        )
+        methods[head] = method
+    midi = estimate.midi_note
+    return SoundLabels(
+        pitch=int(chosen["pitch"][0]),
+        volume=str(chosen["volume"][0]),
+        timbre=str(chosen["timbre"][0]),
+        confidence={h: round(float(chosen[h][1]), 4) for h in HEADS},
+        methods=methods,
+        cnn=cnn,
+        dsp=dsp,
+        midi_note=midi,
+        f0_hz=None if midi is None else midi_to_hz(midi),
+    )

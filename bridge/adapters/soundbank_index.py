@@ -21,7 +21,6 @@ import errno
 import hashlib
 import json
 import logging
-import math
 import os
 import signal
 import stat
@@ -36,8 +35,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS, SoundFeatures, UnusableAudio, features_for_file
+from bridge.adapters.label_corrections import apply_corrections
 from bridge.atomic_write import write_atomically
-from bridge.core.audio_levels import fold_pitch
+from bridge.core.audio_levels import fold_pitch, midi_to_hz
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.labels import Labels
 from bridge.errors import SoundBankError
@@ -50,6 +50,8 @@ IN_PROCESS_BELOW = 48  # fewer files than this are labelled without starting wor
 
 ProgressFn = Callable[[int, int], None]
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc malloc.h
+MALLOC_KEEP_BYTES = 32 << 20  # allocations below this come from (and return to) the worker's own heap
 PARENT_POLL_S = 0.5  # where prctl is missing, a worker checks this often whether its parent is alive
 
 
@@ -171,17 +173,34 @@ _CLASSIFIER = None
 def _init_worker(model_dir: str | None, parent_pid: int | None = None, *, single_thread_blas: bool = True) -> None:
     """Load the classifier once per worker process. The workers are one per core, so BLAS runs one
     thread each (the mel projection is a small matrix product that multi-threading only slows down).
-    With parent_pid (a pool worker), the worker dies when that process does."""
+    With parent_pid (a pool worker), the worker dies when that process does, and keeps its freed memory
+    for the next file (`_keep_freed_memory`)."""
     global _CLASSIFIER
     from bridge.adapters.sound_classifier import MODEL_DIR, SoundClassifier
 
     if parent_pid is not None:
         _die_with_parent(parent_pid)
+        _keep_freed_memory()
     if single_thread_blas:
         from threadpoolctl import threadpool_limits  # installed with librosa (via scikit-learn)
 
         threadpool_limits(limits=1, user_api="blas")
     _CLASSIFIER = SoundClassifier(Path(model_dir) if model_dir else MODEL_DIR)
+
+
+def _keep_freed_memory() -> None:
+    """glibc returns a freed block of 128 KiB or more to the kernel at once, so every file's arrays (its
+    frames, spectra: a few hundred KiB each) come back as fresh pages to fault in and zero, which cost as
+    much as the analysis. A worker keeps up to MALLOC_KEEP_BYTES for reuse instead (mallopt; elsewhere
+    nothing changes)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, MALLOC_KEEP_BYTES)
+        libc.mallopt(M_TRIM_THRESHOLD, 2 * MALLOC_KEEP_BYTES)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -234,12 +253,20 @@ def _label_chunk(folder: str, rels: list[str]) -> list[Outcome]:
             "cnn": {h: [v[0], round(v[1], 4)] for h, v in labels.cnn.items()},
             "dsp": {h: [v[0], round(v[1], 4)] for h, v in labels.dsp.items()},
             **feats.descriptors(),
+            **_checked_pitch(labels),
         }
         if all_finite(entry):
             out.append(Outcome(rel, entry))
         else:  # a safety net: the features are checked, but NaN must never reach the index
             out.append(Outcome(rel, None, "not finite (the labels came out NaN or infinite)"))
     return out
+
+
+def _checked_pitch(labels) -> dict[str, float]:
+    """The labeller's unfolded pitch estimate (YIN after its second opinion), where it has one: the note
+    the index keeps (`midi_note`, the sample's register) and its f0."""
+    midi = getattr(labels, "midi_note", None)
+    return {} if midi is None else {"midi_note": round(midi, 3), "f0_hz": round(midi_to_hz(midi), 3)}
 
 
 def _features(path: str, rel: str) -> tuple[os.stat_result, str, SoundFeatures] | Outcome:
@@ -256,13 +283,12 @@ def _features(path: str, rel: str) -> tuple[os.stat_result, str, SoundFeatures] 
 
 
 def all_finite(value: object) -> bool:
-    """True when no number in value (nested dicts and lists) is NaN or infinite."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(all_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(all_finite(v) for v in value)
+    """True when no number in value (nested dicts and lists) is NaN or infinite (the strict JSON encoder, in C,
+    refuses them)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
     return True
 
 
@@ -284,11 +310,7 @@ def _label_files(folder: Path, rels: list[str], *, model_dir: Path | None, worke
             if progress:
                 progress(done, len(rels))
         return
-    from bridge.adapters.audio_features import warm_up
-    from bridge.adapters.sound_classifier import warm_up_inference
-
-    warm_up()  # before forking, so the workers start warm
-    warm_up_inference()
+    _warm_up(model_dir)  # before forking, so the workers start warm
 
     init_args = (str(model_dir) if model_dir else None, os.getpid())
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init_args) as pool:
@@ -300,6 +322,22 @@ def _label_files(folder: Path, rels: list[str], *, model_dir: Path | None, worke
             log.debug("labelled %d/%d", done, len(rels))
             if progress:
                 progress(done, len(rels))
+
+
+def _warm_up(model_dir: Path | None) -> None:
+    """Label one generated note in this process: every import and first-use cost of the labelling path
+    (soxr, soundfile, the FFT tables, LiteRT, anything the labeller loads lazily) is paid once, here,
+    before the workers are forked from it."""
+    import numpy as np
+
+    from bridge.adapters.audio_features import SAMPLE_RATE_HZ, prepare, warm_up
+    from bridge.adapters.sound_classifier import MODEL_DIR, SoundClassifier, warm_up_inference
+
+    warm_up()
+    warm_up_inference()
+    t = np.arange(SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
+    SoundClassifier(model_dir or MODEL_DIR).label([prepare(np.sin(2 * np.pi * 440 * t) * 0.5,
+                                                           sample_rate_hz=SAMPLE_RATE_HZ)])
 
 
 def _chunk_results(future: Future, chunk: list[str]) -> list[Outcome]:
@@ -386,12 +424,12 @@ def update_index(
     touched = 0
     for rel, (size, mtime_ns) in found.items():
         entry, bad = old_entries.get(rel), old_skipped.get(rel)
-        if entry and (entry["size"], entry["mtime_ns"]) == (size, mtime_ns) and entry["model_version"] == version:
+        if entry and (entry["size"], entry["mtime_ns"]) == (size, mtime_ns) and _current(entry, version):
             report.entries[rel] = entry
         elif bad and (bad["size"], bad["mtime_ns"]) == (size, mtime_ns) and bad.get("model_version") == version \
                 and not _retry(bad):
             skipped_records[rel] = bad
-        elif entry and entry["model_version"] == version and _same_content(folder / rel, entry):
+        elif entry and _current(entry, version) and _same_content(folder / rel, entry):
             report.entries[rel] = {**entry, "size": size, "mtime_ns": mtime_ns}  # touched, not changed
             touched += 1
         else:
@@ -424,8 +462,14 @@ def update_index(
             "skipped": dict(sorted(skipped_records.items())),
         })
         report.written = True
+    report.entries = apply_corrections(folder, report.entries, index_path=index_path)  # the composer's win
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _current(entry: dict, version: str) -> bool:
+    """An entry labelled by this model and analysis (one from before unpitched detection has no `pitched`)."""
+    return entry.get("model_version") == version and "pitched" in entry
 
 
 def _retry(record: dict) -> bool:
@@ -464,9 +508,11 @@ def bank_from_entries(folder: Path, entries: dict[str, dict]) -> SoundBank:
             labels=Labels(fold_pitch(e["pitch"]), e["volume"], e["timbre"]),
             confidence=dict(e["confidence"]),
             midi_note=float(midi) if midi is not None else None,
+            pitched=bool(e.get("pitched", True)),
         ))
         # surrogateescape: a name that is not UTF-8 hashes as its bytes (UTF-8 names as they always did)
-        line = f"{rel}\0{e['sha256']}\0{e['pitch']}{e['volume']}{e['timbre']}\n"
+        unpitched = "" if e.get("pitched", True) else "\0unpitched"
+        line = f"{rel}\0{e['sha256']}\0{e['pitch']}{e['volume']}{e['timbre']}{unpitched}\n"
         digest.update(line.encode("utf-8", "surrogateescape"))
     return SoundBank(tuple(samples), version=digest.hexdigest()[:16])
 
@@ -484,7 +530,7 @@ def load_bank(folder: str | os.PathLike, *, index_path: Path | None = None, upda
         data = read_index(path)
         if data is None:
             raise SoundBankError(f"{folder} has no index at {path}; index it with: python run_bridge.py index {folder}")
-        entries = data["samples"]
+        entries = apply_corrections(folder, data["samples"], index_path=path)
     if not entries:
         raise SoundBankError(f"no usable samples in {folder} (WAV, FLAC, OGG or AIFF files are indexed)")
     return bank_from_entries(folder, playable_entries(folder, entries))

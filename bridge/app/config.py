@@ -17,9 +17,12 @@ Config file (default `~/.config/pict2audio/config.toml`, or `--config FILE`):
     [engine]
     label_by = "stroke"              # "stroke": each stroke its own voice; "canvas": the whole picture
     onset = "down"                   # "down": sound when the pen touches; "up": when it lifts
+    register = 4                     # the octave matching prefers, 0..8 (4 = the canvas's A4..G#5)
+    language = "~/shapes.json"       # taught shapes (`teach`, docs/language.md); absent = none
 
     [bank]
     folder = "/path/to/samples"      # absent = the built-in default bank
+    unpitched = true                 # false: drums, noise and effects never answer (--no-unpitched)
 
     [midi]
     input = "virtual"                # a port name (or part of one), "virtual", or absent = off
@@ -27,6 +30,18 @@ Config file (default `~/.config/pict2audio/config.toml`, or `--config FILE`):
     output = "virtual"               # MIDI out: a port name (or part of one), "virtual", or absent = off
     [midi.mapping]                   # see the README's MIDI table
     [midi.out]                       # note_off, note, timbre, channel, velocity, channels, programs (README)
+
+    [palette]                        # the composer's colours: timbre = colour or [colours]; absent = the
+    flute = ["#1E90FF", "#20B2AA"]   # default eight, timbre by the image model (bridge/core/palette.py)
+    string = "#D00000"
+
+    [score]                          # the canvas as a graphic score (flags win: --bpm, --bars, ...)
+    bpm = 120                        # tempo of a pass, 1..999 (default 120), with
+    bars = 2                         # bars of 4/4 in a pass (default 2); or instead of both:
+    seconds = 4                      # one pass lasts this long (0.25..600 s)
+    loop = true                      # false: play one pass, then stop
+    midi_clock = false               # true: incoming MIDI clock drives the playhead (--midi-clock)
+                                     # (the look-ahead of score notes is [osc] latency_ms)
 
     [canvas]                         # read by the `play` command
     window = "1000x620"
@@ -54,8 +69,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bridge.core.bank import CANVAS_REGISTER, REGISTERS
 from bridge.core.drawing import LABEL_MODES, ONSETS, PlayMode
+from bridge.core.labels import TIMBRES
 from bridge.core.midi_mapping import TARGETS, MidiMapping
+from bridge.core.palette import Palette, PaletteError
+from bridge.core.score import SETTINGS_KEYS, ScoreError, ScoreSettings, settings_from_dict
 from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -86,11 +105,17 @@ class Config:
     voices: int = 16
     mode: PlayMode = field(default_factory=PlayMode)
     bank_folder: Path | None = None
+    register: int = CANVAS_REGISTER  # --register / [engine] register: the octave matching starts in
+    unpitched: bool = True  # --no-unpitched / [bank] unpitched: unpitched samples may answer
+    language: Path | None = None  # --language / [engine] language: a taught-shapes file (bridge.core.language)
     midi_in: str | None = None
     midi_backend: str = "mido.backends.rtmidi"
     midi_mapping: dict[str, Any] = field(default_factory=dict)
     midi_out: str | None = None  # --midi-out / [midi] output: a port name (or part of one), "virtual", or None
     midi_out_options: dict[str, Any] = field(default_factory=dict)  # [midi.out], checked by MidiOutMapping
+    palette: Palette | None = None  # [palette]: the composer's colour -> timbre pairs; None = the default eight
+    score: ScoreSettings | None = None  # [score] bpm/bars/seconds/loop; None: the defaults (flags win over both)
+    midi_clock: bool = False  # --midi-clock / [score] midi_clock: incoming MIDI clock drives the score's playhead
     config_path: Path | None = None
 
 
@@ -181,6 +206,17 @@ def _folder(value: Any, where: str) -> Path:
                           "write the full path") from exc
 
 
+def _file(value: Any, where: str) -> Path:
+    text = str(value) if isinstance(value, Path) else value
+    if not isinstance(text, str) or not text.strip() or "\0" in text:
+        raise ConfigError(f"{where}: expected a file path, e.g. \"~/shapes.json\", got {value!r}")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as exc:  # "~someone" for a user that does not exist
+        raise ConfigError(f"{where}: expected a file path, got {text!r}, whose ~user is unknown here; "
+                          "write the full path") from exc
+
+
 def _midi_input(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip() or not value.isprintable():
         raise ConfigError(f"{where}: expected a MIDI port name (or part of one, see `run_bridge.py midi-ports`) "
@@ -212,6 +248,13 @@ def _switch(value: Any, where: str) -> bool:
     return value
 
 
+def _register(value: Any, where: str) -> int:
+    if not _is_whole(value) or value not in REGISTERS:
+        raise ConfigError(f"{where}: expected a register {REGISTERS[0]}..{REGISTERS[-1]} (N = the notes "
+                          f"A{{N}}..G#{{N+1}}; {CANVAS_REGISTER} = the canvas's own), got {value!r}")
+    return value
+
+
 def _tcp_port(value: Any, where: str) -> int:
     if not _is_whole(value) or not 0 <= value < 65536:
         raise ConfigError(f"{where}: expected a TCP port 1..65535, or 0 for any free port, got {value!r}")
@@ -231,13 +274,17 @@ FILE_KEYS: dict[tuple[str, str], tuple[str | None, Check]] = {
     ("audio", "voices"): ("voices", _voices),
     ("engine", "label_by"): ("label_by", _choice(LABEL_MODES)),
     ("engine", "onset"): ("onset", _choice(ONSETS)),
+    ("engine", "register"): ("register", _register),
+    ("engine", "language"): ("language", _file),
     ("bank", "folder"): ("bank_folder", _folder),
+    ("bank", "unpitched"): ("unpitched", _switch),
     ("midi", "input"): ("midi_in", _midi_input),
     ("midi", "backend"): ("midi_backend", _midi_backend),
     ("midi", "output"): ("midi_out", _midi_input),
     ("canvas", "window"): (None, _text),
     ("canvas", "pen_width"): (None, _number),
     ("canvas", "save_folder"): (None, _folder),
+    ("score", "midi_clock"): ("midi_clock", _switch),
 }
 MAPPING_KEYS: tuple[str, ...] = (*TARGETS, "channel", "latch")
 # Every table and its keys, for the unknown-key warnings ([midi] also holds the [midi.mapping] table).
@@ -245,6 +292,8 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     **{table: tuple(k for t, k in FILE_KEYS if t == table) for table, _ in FILE_KEYS},
     "midi": ("input", "backend", "mapping", "output", "out"),
     "midi.mapping": MAPPING_KEYS,
+    "palette": TIMBRES,
+    "score": (*SETTINGS_KEYS, "midi_clock"),
 }
 
 # argparse dest -> (Config field, the flag as typed, check).
@@ -260,9 +309,13 @@ FLAGS: dict[str, tuple[str, str, Check]] = {
     "label_by": ("label_by", "--label-by", _choice(LABEL_MODES)),
     "onset": ("onset", "--onset", _choice(ONSETS)),
     "bank": ("bank_folder", "--bank", _folder),
+    "register": ("register", "--register", _register),
+    "unpitched": ("unpitched", "--no-unpitched", _switch),
+    "language": ("language", "--language", _file),
     "midi_in": ("midi_in", "--midi-in", _midi_input),
     "midi_backend": ("midi_backend", "--midi-backend", _midi_backend),
     "midi_out": ("midi_out", "--midi-out", _midi_input),
+    "midi_clock": ("midi_clock", "--midi-clock", _switch),
 }
 
 
@@ -281,6 +334,14 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
                         help="stroke: every stroke is its own voice (default); canvas: the whole picture")
     parser.add_argument("--onset", choices=ONSETS, help="down: sound when the pen touches (default); up: at pen up")
     parser.add_argument("--bank", type=Path, metavar="FOLDER", help="sound bank folder (default: built-in bank)")
+    parser.add_argument("--register", type=int, metavar="N",
+                        help="the octave matching prefers among equally good samples, 0..8: N = notes A{N}..G#{N+1} "
+                             "(default 4, the canvas's own)")
+    parser.add_argument("--no-unpitched", dest="unpitched", action="store_false", default=None,
+                        help="leave unpitched samples (drums, noise, effects) out of matching")
+    parser.add_argument("--language", type=Path, metavar="FILE",
+                        help="taught shapes (written by `teach`, or taught in the canvas): a shape sets the label "
+                             "it was taught (docs/language.md)")
     parser.add_argument("--control-port", type=int, metavar="PORT",
                         help="listen for OSC control on this UDP port, 1..65535 (default: off)")
     parser.add_argument("--control-host", metavar="HOST", help="OSC control bind address (default 127.0.0.1)")
@@ -349,6 +410,8 @@ def _from_toml(path: Path, *, required: bool) -> Config:
     mode = PlayMode(**{key: values.pop(key) for key in ("label_by", "onset") if key in values})
     mapping = _mapping(tables["midi"].get("mapping", {}), path)
     values["midi_out_options"] = _midi_out_options(tables["midi"].get("out", {}), path)
+    values["palette"] = _palette(tables["palette"], path)
+    values["score"] = _score(tables["score"], path)
     return Config(**values, mode=mode, midi_mapping=mapping, config_path=path)
 
 
@@ -389,6 +452,29 @@ def _midi_out_options(value: Any, path: Path) -> dict[str, Any]:
     except ConfigError as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
     return known
+
+
+def _palette(table: dict[str, Any], path: Path) -> Palette | None:
+    """The [palette] table's timbres (an unknown key is a warning) as a Palette; None when it names none."""
+    known = {key: item for key, item in table.items() if key in TIMBRES}
+    if not known:
+        return None
+    try:
+        return Palette.from_dict(known)
+    except PaletteError as exc:
+        where = "[palette]" + exc.where.removeprefix("palette").replace(".", " ", 1)
+        raise ConfigError(f"config file {path}: {where}: {exc.problem}") from exc
+
+
+def _score(table: dict[str, Any], path: Path) -> ScoreSettings | None:
+    """The [score] table's loop settings (checked together: seconds or bpm and bars); None when it has none."""
+    known = {key: item for key, item in table.items() if key in SETTINGS_KEYS}
+    if not known:
+        return None
+    try:
+        return settings_from_dict(known)
+    except ScoreError as exc:
+        raise ConfigError(f"config file {path}: [score] {exc.where.removeprefix('score.')}: {exc.problem}") from exc
 
 
 # -- unknown keys: a warning naming the nearest known one ---------------------------------------------

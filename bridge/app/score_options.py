@@ -4,8 +4,11 @@
     --bpm B [--bars N]       N bars of 4/4 at B bpm (default 120 bpm, 2 bars: 4 s)
     --no-loop                play one pass, then stop
     --score                  (play) start the canvas in score mode
+    --midi-clock             (play) incoming MIDI clock drives the playhead (the config's [score] midi_clock;
+                             read by bridge.app.config like the other session flags)
 
-A flag wins over what a drawing recorded; a bad value is one ConfigError line naming the flag.
+Settings come in layers, each over the one before: the defaults, the config file's [score] table, what a
+drawing recorded, the flags. A bad value is one ConfigError line naming the flag.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ def add_score_options(parser: argparse.ArgumentParser, *, switch: bool = False, 
     if switch:
         group.add_argument("--score", action="store_true",
                            help="start in score mode: every stroke sounds when the playhead reaches it (key S)")
+        group.add_argument("--midi-clock", action="store_true", default=None,
+                           help="follow incoming MIDI clock (--midi-in): its tempo and song position drive the "
+                                "playhead, its start/stop/continue the transport")
     group.add_argument("--seconds", type=float, metavar="S", help="one pass of the playhead lasts S seconds")
     group.add_argument("--bpm", type=float, metavar="B", help="tempo of the pass in bpm (default 120)")
     group.add_argument("--bars", type=int, metavar="N", help="bars of 4/4 in one pass (default 2)")
@@ -32,10 +38,12 @@ def add_score_options(parser: argparse.ArgumentParser, *, switch: bool = False, 
         group.add_argument("--loops", type=int, metavar="N", help="passes to play (default 1)")
 
 
-def score_settings(args: argparse.Namespace, recorded: ScoreSettings | None = None) -> ScoreSettings:
-    """The settings the flags give, on top of `recorded` (a drawing's) or the defaults."""
+def score_settings(args: argparse.Namespace, recorded: ScoreSettings | None = None, *,
+                   configured: ScoreSettings | None = None) -> ScoreSettings:
+    """The settings the flags give, on top of `recorded` (a drawing's), else `configured` (the config file's
+    [score] table), else the defaults."""
     seconds, bpm, bars, loop = (getattr(args, key, None) for key in ("seconds", "bpm", "bars", "loop"))
-    base = recorded or ScoreSettings()
+    base = recorded or configured or ScoreSettings()
     if seconds is not None and (bpm is not None or bars is not None):
         raise ConfigError("--seconds: give either --seconds or --bpm/--bars, not both")
     try:

@@ -52,21 +52,29 @@ def build_engine(
     top_k: int = 5,
     engine_config: EngineConfig | None = None,
     matcher: Any = None,
+    gestures: Any = None,
+    language: dict[str, str] | None = None,
 ) -> Engine:
     """An Engine with a Matcher over `bank` (or the given one); its drawing's meta names the model, bank
-    and bridge versions. Raises SoundBankError for an empty bank."""
+    and bridge versions, and the taught language (`language`: its path and hash) whose recogniser
+    `gestures` is. Raises SoundBankError for an empty bank."""
     from bridge.core.matching import Matcher
 
     if matcher is None:
         matcher = Matcher(bank, seed=seed, top_k=top_k)
-    engine = Engine(classify=classifier.classify, match=matcher, config=engine_config)
-    engine.drawing = replace(engine.drawing, meta=session_meta(classifier, bank))
+    engine = Engine(classify=classifier.classify, match=matcher, config=engine_config, gestures=gestures)
+    meta = session_meta(classifier, bank)
+    if language is not None:
+        meta["language"] = dict(language)
+    engine.drawing = replace(engine.drawing, meta=meta)
     return engine
 
 
 def engine_config(config: Config) -> EngineConfig:
-    """The engine's settings from the session config: play mode and voice limit."""
-    return EngineConfig(mode=config.mode, max_voices=config.voices)
+    """The engine's settings from the session config: play mode, voice limit, palette, register and whether
+    unpitched samples may answer."""
+    return EngineConfig(mode=config.mode, max_voices=config.voices, palette=config.palette, register=config.register,
+                        unpitched=config.unpitched)
 
 
 def load_bank(config: Config) -> SoundBank:
@@ -98,6 +106,7 @@ class SessionParts:
     mdns: Any = None  # bridge.adapters.oscquery_mdns.MdnsAdvert, started with the OSCQuery server
     audio_feed: BackgroundSink | None = None  # hands the bundles to `audio` on its own thread
     score: Any = None  # bridge.app.score_player.ScorePlayer (attach_score), or None
+    language: Any = None  # bridge.adapters.language_files.SessionLanguage (--language), or None
     _closed: bool = field(default=False, repr=False)
     _started: bool = field(default=False, repr=False)
 
@@ -155,11 +164,13 @@ class SessionParts:
 
 def attach_score(parts: SessionParts, settings: Any) -> Any:
     """A score player (bridge.app.score_player) for the session: the transport controls (keys, OSC, MIDI) go
-    to it, it posts its notes to the engine ahead of time by the OSC latency. Started with the session."""
+    to it, it posts its notes to the engine ahead of time by the OSC latency, and follows incoming MIDI clock
+    with `config.midi_clock`. Started with the session."""
     from bridge.app.score_player import ScorePlayer
 
     player = ScorePlayer(settings, post=parts.session.post, strokes=parts.engine.finished_strokes,
-                         session_ms=parts.session.ms_at, latency_ms=parts.config.osc_latency_ms)
+                         session_ms=parts.session.ms_at, latency_ms=parts.config.osc_latency_ms,
+                         follow_clock=parts.config.midi_clock)
     parts.session.on_transport = player.control
     parts.score = player
     if parts._started:
@@ -212,7 +223,14 @@ def build_session(
     if bank is None:
         bank = load_bank(config)
     matcher = Matcher(bank)
-    engine = build_engine(classifier, bank, matcher=matcher, engine_config=engine_config(config))
+    language = None
+    if config.language is not None:
+        from bridge.adapters.language_files import SessionLanguage
+
+        language = SessionLanguage(config.language)
+    engine = build_engine(classifier, bank, matcher=matcher, engine_config=engine_config(config),
+                          gestures=None if language is None else language.recogniser,
+                          language=None if language is None else language.record())
     sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
     sinks: list[Sink] = [sender]
     audio = audio_feed = None
@@ -237,6 +255,7 @@ def build_session(
     parts = SessionParts(config, classifier, bank, matcher, engine, session, sender, audio, control,
                          audio_feed=audio_feed)
     parts.midi_out = midi_out
+    parts.language = language
     if config.oscquery:  # started with the session, once the control port is bound
         from bridge.adapters.oscquery_http import OscQueryServer
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out",
-                                   "score")
+                                   "score", "palette", "language")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,11 @@ moment the engine's bundle is handed to the sinks to the receiver's callback (bo
 Each voice is a trigger with a pitch override (the real Engine and Matcher over a 288-sample synthetic
 bank, see bridge.bench.midi), so every note-on follows the note-off of the one before (a retrigger).
 No JACK port is opened in this process: the bridge and the receiver are child processes, SIGKILLed at
-the end. Without jackd it falls back to an in-memory mido port in this process (noted in the figure).
+the end. The JACK server runs in synchronous mode (see jack_dummy_server), so a busy machine shows up as
+delay in the figure rather than as lost notes. A voice whose note-on is not heard within LOST_AFTER_S is
+counted in the figure's `lost` note (with `n`, every measured voice is accounted for) and the run goes on;
+it fails over to an in-memory mido port in this process (noted in the figure) only when JACK cannot be
+used at all: no jackd, or not one note-on arrived.
 The student project had no MIDI: no baseline.
 """
 
@@ -31,6 +35,8 @@ PERIOD_FRAMES = 64
 RATE_HZ = 48_000
 WARMUP = 10
 LOST_AFTER_S = 1.0
+PLAYED_WITHIN_S = 10.0  # the bridge process's bundle for a voice (only a stuck bridge takes this long)
+PITCHES = 12  # voices cycle through this many pitches
 
 
 def measure(*, quick: bool) -> list[Figure]:
@@ -38,15 +44,17 @@ def measure(*, quick: bool) -> list[Figure]:
     from bridge.adapters.midi_mido import MidiError
 
     count = 60 if quick else 600
-    memory, _ = _measure_memory(count)
+    memory, memory_lost = _measure_memory(count)
     try:
         samples, lost = _measure_jack(count)
-        transport = (f"python-rtmidi output -> JACK (dummy driver, {PERIOD_FRAMES} frames at {RATE_HZ} Hz = "
-                     f"{1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period) -> mido input; bridge and receiver in "
-                     "child processes")
+        transport = (f"python-rtmidi output -> JACK (dummy driver, synchronous mode, {PERIOD_FRAMES} frames at "
+                     f"{RATE_HZ} Hz = {1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period) -> mido input; bridge and "
+                     "receiver in child processes")
     except (JackError, MidiError, OSError) as exc:
         log.warning("JACK MIDI unavailable (%s): measuring with an in-memory mido port", exc)
-        samples, lost, transport = memory, 0, f"in-memory mido port (JACK unavailable: {exc})"
+        samples, lost, transport = memory, memory_lost, f"in-memory mido port (JACK unavailable: {exc})"
+    if lost:
+        log.warning("voice_to_midi_ms: %d of %d note-ons not heard within %g s", lost, count, LOST_AFTER_S)
     memory_p = percentiles_ms(memory)
     return [Figure(
         "voice_to_midi_ms", "engine bundle -> MIDI note-on", "ms", percentiles_ms(samples),
@@ -57,7 +65,7 @@ def measure(*, quick: bool) -> list[Figure]:
 
 def _pitches(count: int) -> list[int]:
     """69, 70, ... 80, 69, ...: consecutive voices differ, so a late note-on is never taken for the next."""
-    return [69 + i % 12 for i in range(count + WARMUP)]
+    return [69 + i % PITCHES for i in range(count + WARMUP)]
 
 
 # -- the bridge side (a child process with JACK; in this process for the in-memory fallback) -----------------
@@ -131,7 +139,8 @@ serve_bridge(sys.argv[1])
 
 
 def _measure_jack(count: int) -> tuple[list[float], int]:
-    """Latencies in ms over JACK, and how many note-ons never arrived (within LOST_AFTER_S)."""
+    """Latencies in ms over JACK, and how many of the `count` measured note-ons were not heard (within
+    LOST_AFTER_S); MidiError when not one was."""
     from bridge.adapters.jack_dummy import ChildProcess, MidiReceiver, jack_dummy_server
     from bridge.adapters.midi_mido import MidiError
 
@@ -153,26 +162,41 @@ def _measure_jack(count: int) -> tuple[list[float], int]:
 
 
 def _run_jack(count: int, bridge: Any, synth: Any) -> tuple[list[float], int]:
+    """Play the voices one at a time, each once the one before was heard or given up on.
+
+    MIDI in one JACK port keeps its order, so a note-on that comes too late is passed over when the next
+    voice's arrives. Only a run of PITCHES unheard voices in a row could leave one to be taken for a later
+    voice of the same pitch: the transport has stalled, and the voices left are not played (counted lost).
+    """
+    from bridge.adapters.midi_mido import MidiError
+
     rng = random.Random(0)
     samples: list[float] = []
-    lost = 0
+    unheard_in_a_row = 0
     _wait_connected(bridge, synth)
     received, bundles = len(synth.output()), len(bridge.output())  # output lines of each child read so far
     for i, pitch in enumerate(_pitches(count)):
         time.sleep(rng.uniform(0.0, 0.003))  # spread the voices over the JACK period's phases
         bridge.write_line(str(pitch))
         made = bridge.wait_line(lambda line, p=pitch: line.startswith("bundle ") and line.endswith(f" {p}"),
-                                LOST_AFTER_S, start=bundles)
+                                PLAYED_WITHIN_S, start=bundles)
+        if made is None:
+            raise MidiError(f"the benchmark's bridge process did not play voice {i} within {PLAYED_WITHIN_S:g} s: "
+                            f"{bridge.tail(5) or 'no output'}")
+        bundles = made[0] + 1
         heard = synth.wait_line(lambda line, p=pitch: _is_note_on(line, p), LOST_AFTER_S, start=received)
-        if made is None or heard is None:
-            lost += 1
-            if lost > count // 10:
-                raise OSError(f"{lost} of {i + 1} MIDI note-ons never arrived")
+        if heard is None:
+            unheard_in_a_row += 1
+            if unheard_in_a_row == PITCHES:
+                log.warning("voice_to_midi_ms: %d note-ons in a row not heard: the rest are not played", PITCHES)
+                break
             continue
-        bundles, received = made[0] + 1, heard[0] + 1
+        unheard_in_a_row, received = 0, heard[0] + 1
         if i >= WARMUP:
             samples.append((float(heard[1].split()[1]) - float(made[1].split()[1])) * 1000.0)
-    return samples, lost
+    if not samples:
+        raise MidiError(f"none of the {count} measured note-ons arrived within {LOST_AFTER_S:g} s")
+    return samples, count - len(samples)
 
 
 def _is_note_on(line: str, pitch: int) -> bool:
@@ -202,7 +226,8 @@ def _wait_connected(bridge: Any, synth: Any, timeout_s: float = 10.0) -> None:
 
 
 def _measure_memory(count: int) -> tuple[list[float], int]:
-    """The bridge's own share: bundle -> note-on handed to an in-memory mido port (no MIDI transport)."""
+    """The bridge's own share: bundle -> note-on handed to an in-memory mido port (no MIDI transport); and
+    how many of the `count` measured voices gave no sample within LOST_AFTER_S."""
     import mido.ports
 
     from bridge.adapters.midi_out_mido import MidiOutput
@@ -238,4 +263,4 @@ def _measure_memory(count: int) -> tuple[list[float], int]:
         session.stop()
         output.close()
         sink.close()
-    return samples, 0
+    return samples, count - len(samples)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bridge.core.bank import register_of
+
 if TYPE_CHECKING:
     from bridge.adapters.soundbank_index import IndexReport
 
@@ -63,6 +65,9 @@ def sample_json(path: str, entry: dict) -> dict:
         "confidence": min(conf.values()),
         "confidences": conf,
         "methods": entry["methods"],
+        "pitched": entry.get("pitched", True),
+        "register": register_of(entry["midi_note"]) if entry.get("pitched", True) and entry.get("midi_note")
+        is not None else None,
         "midi_note": entry.get("midi_note"),
         "f0_hz": entry.get("f0_hz"),
         "rms_dbfs": entry.get("rms_dbfs"),

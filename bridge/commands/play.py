@@ -30,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="where Save proposes to write drawings (default ~/Pict2Audio)")
     parser.add_argument("--window", metavar="WxH", help="initial window size in px (default 1000x620)")
     parser.add_argument("--pen-width", type=float, metavar="PX", help="initial pen width, 1..30 px (default 12)")
+    parser.add_argument("--open", type=Path, metavar="DRAWING", help="open a saved drawing at start (as Ctrl+O does)")
     parser.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)  # startup bench
     add_score_options(parser, switch=True)
     parser.set_defaults(func=run)
@@ -59,6 +60,10 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
+    if config.language is not None and config.language.exists():  # a broken file stops here, not in the HUD
+        from bridge.adapters.language_files import read_language
+
+        read_language(config.language)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from bridge.ui.canvas_app import CanvasApp, CanvasOptions
     from bridge.ui.latency import LatencyProbe
@@ -77,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
         "pen_width_px": None if pen_width is None else float(pen_width),
     }
     options = CanvasOptions(
-        osc_targets=config.osc_targets, audio=config.audio, **{k: v for k, v in chosen.items() if v is not None}
+        osc_targets=config.osc_targets, audio=config.audio, palette=config.palette,
+        **{k: v for k, v in chosen.items() if v is not None}
     )
     probe, notices = LatencyProbe(), SessionNotices()
-    score = score_settings(args)
+    score = score_settings(args, configured=config.score)
     link = SessionLink(lambda: _build(config, probe, notices, score=score, score_on=bool(args.score)))
     app = CanvasApp(link, options, probe=probe, notices=notices,
                     on_first_frame=_first_frame if args.exit_after_first_frame else None)
@@ -91,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         midi = _start_midi(app, link, config)
         app.midi, app.midi_wanted = midi, config.midi_in
         _score_keys(app, link)
+        if args.open is not None:
+            app.open_path(args.open)  # BridgeError naming the file and the problem
+        _composer_keys(app, config)
         return app.run()
     finally:
         if app.running:  # stopped before run() (a bad MIDI mapping): run() did not close the window
@@ -150,6 +159,19 @@ def _score_keys(app, link) -> None:
 
     app.add_key_command("s", "score mode: a playhead plays the strokes left to right (on / off)", toggle)
     app.add_key_command("l", "score: loop on / off", loop)
+
+
+def _composer_keys(app, config: Config) -> None:
+    """Ctrl+P: edit the palette (saved to the config file); Ctrl+L: correct the matched sample's labels;
+    T: teach the last shape to a class of the language (--language)."""
+    from bridge.app.config import default_config_path
+    from bridge.ui.label_editor import SampleLabelEditor
+    from bridge.ui.palette_editor import PaletteEditor
+    from bridge.ui.teach_panel import TeachPanel
+
+    PaletteEditor(app, config.config_path or default_config_path()).bind()
+    SampleLabelEditor(app, config.bank_folder).bind()
+    TeachPanel(app).bind()
 
 
 def _first_frame(app) -> None:

@@ -8,7 +8,9 @@ A folder stands for its *.json files in natural name order (2 before 10). A file
 or does not follow the drawing schema gets one line on stderr naming the field and the problem, and
 the others go on; the exit code is 1 if any failed. A drawing saved with another model or bank
 version is replayed with a warning. A drawing plays with the play mode it recorded (label_by, onset)
-unless --label-by or --onset says otherwise.
+unless --label-by or --onset says otherwise, and with the palette it recorded (none: the model's timbre).
+Its taught shapes are recognised with the language file it recorded (--language FILE wins); a language file
+that is missing or has changed since is a warning, and the drawing replays with what there is.
 """
 
 from __future__ import annotations
@@ -106,8 +108,10 @@ def read_drawing(path: Path) -> Drawing:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bridge.adapters.language_files import replay_language
     from bridge.app.replayer import describe_lateness, replay_drawing, version_mismatches
     from bridge.app.session import build_engine, build_session, engine_config, session_meta
+    from bridge.core.bank import CANVAS_REGISTER
 
     files, missing = expand_paths(args.drawings)
     for line in missing:
@@ -115,9 +119,10 @@ def run(args: argparse.Namespace) -> int:
     failures = list(missing)
     # a replay takes no live control input, and advertises no OSC namespace (OSCQuery) to control
     config = replace(load_config(args), control_port=None, oscquery=False)
+    flagged_language = config.language if args.language is not None else None  # wins over what drawings recorded
     extra = _midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else ()
     speed = None if args.fast else args.speed
-    parts = build_session(config, start=False)
+    parts = build_session(replace(config, language=None), start=False)  # each drawing's language: below
     window = _open_window() if args.show else None
     current = session_meta(parts.classifier, parts.bank)
     onsets: list[Any] = []
@@ -140,10 +145,16 @@ def run(args: argparse.Namespace) -> int:
             replayed += 1
             if window is not None:
                 window.start(path.name, of=len(files))
-            settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args))
-            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings)
+            settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args),
+                               palette=drawing.palette,  # the timbres it was played with
+                               register=CANVAS_REGISTER)  # a drawing made in another register records it
+            gestures, problems = replay_language(drawing.meta, flagged_language, config.language)
+            for problem in problems:
+                print(f"{path}: warning: {problem}", file=sys.stderr)
+            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings,
+                                  gestures=gestures)
             result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
-                                    events=_score_events(drawing, args), on_event=window)
+                                    events=_score_events(drawing, args, config, extra), on_event=window)
             print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
             for error in result.errors:
                 print(f"{path}: error during replay: {error}", file=sys.stderr)
@@ -182,14 +193,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _score_events(drawing: Drawing, args: argparse.Namespace) -> list[Any] | None:
-    """A drawing saved in score mode replays as its score: the page, --loops passes (default 1) at the tempo
-    it recorded (a flag wins). None for any other drawing: it replays as it was drawn."""
+def _score_events(drawing: Drawing, args: argparse.Namespace, config: Any,
+                  extra: tuple[ControlEvent, ...]) -> list[Any] | None:
+    """A drawing that recorded a score performance (its transport) replays it: the strokes, controls and edits
+    at their times and the score's notes as the live player posted them (with the session's OSC latency, which
+    sets how early notes were posted). One saved in score mode without one replays as its score: the page,
+    --loops passes (default 1) at the tempo it recorded (a flag wins). None for any other drawing: it replays as
+    it was drawn."""
+    from bridge.app.score_player import performance_events
+    from bridge.core.score import has_performance
+
+    if has_performance(drawing):
+        return performance_events(drawing, latency_ms=config.osc_latency_ms, extra_controls=extra)
     if drawing.score is None:
         return None
     from bridge.core.score import score_events
 
-    return score_events(drawing, score_settings(args, drawing.score), loop_count(args))
+    return score_events(drawing, score_settings(args, drawing.score, configured=config.score), loop_count(args))
 
 
 def replay_mode(drawing: Drawing, session_mode: PlayMode, args: argparse.Namespace) -> PlayMode:

@@ -6,7 +6,8 @@
 The page is played as the live score plays it (bridge.core.score): a playhead sweeps the canvas once per
 pass, each pen stroke sounds from its leftmost to its rightmost ink as its own voice, through the same
 engine, classifier and matcher as a live session (each stroke classified alone). The tempo is the one the
-drawing recorded (its "score" object) unless a flag says otherwise (default 120 bpm, 2 bars). The WAV starts
+drawing recorded (its "score" object), else the config's [score], unless a flag says otherwise (default 120 bpm,
+2 bars). The WAV starts
 at the first pass's left edge; notes overlap and are mixed without clipping. The MIDI file has one note per
 stroke per pass, through the MIDI out mapping ([midi.out]).
 """
@@ -35,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, help="TOML config file (default: ~/.config/pict2audio/config.toml)")
     parser.add_argument("--bank", type=Path, metavar="FOLDER", help="sound bank folder (default: built-in bank)")
     parser.add_argument("--voices", type=int, metavar="N", help="voices sounding at once, 1..64 (default 16)")
+    parser.add_argument("--language", type=Path, metavar="FILE",
+                        help="taught shapes to play with (default: the one the drawing recorded; docs/language.md)")
     add_score_options(parser, loops=True)
     parser.set_defaults(func=run)
 
@@ -49,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     except DrawingError as exc:
         print(f"{args.drawing}: {exc}", file=sys.stderr)
         return 1
-    settings = score_settings(args, drawing.score)
+    settings = score_settings(args, drawing.score, configured=config.score)
     loops = loop_count(args)
-    bundles, errors, bank = _play(drawing, settings, loops, config)
+    bundles, errors, bank = _play(drawing, settings, loops, config, language=args.language)
     notes = sum(len(bundle.find_all("play")) for _, bundle in bundles)
     print(f"{args.drawing}: {notes} notes in {loops} pass{'es' if loops > 1 else ''} of "
           f"{settings.loop_ms / 1000:g} s ({settings.bars} bars at {settings.bpm:g} bpm)")
@@ -64,14 +67,20 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _play(drawing: Any, settings: Any, loops: int, config: Any) -> tuple[list[tuple[float, Any]], list[str], Any]:
-    """(t_ms, bundle) of every non-empty bundle of the score's events, the engine's errors, and the bank."""
+def _play(drawing: Any, settings: Any, loops: int, config: Any, *,
+          language: Path | None) -> tuple[list[tuple[float, Any]], list[str], Any]:
+    """(t_ms, bundle) of every non-empty bundle of the score's events, the engine's errors, and the bank.
+    The taught shapes are `language`, else the ones the drawing was played with (as `replay` does)."""
     from bridge.adapters.image_classifier import load_image_classifier
+    from bridge.adapters.language_files import replay_language
     from bridge.app.session import build_engine, engine_config, load_bank
     from bridge.core.score import score_events
 
     bank = load_bank(config)
-    engine = build_engine(load_image_classifier(), bank, engine_config=engine_config(config))
+    gestures, problems = replay_language(drawing.meta, language, config.language)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    engine = build_engine(load_image_classifier(), bank, engine_config=engine_config(config), gestures=gestures)
     bundles = []
     for event in score_events(drawing, settings, loops):
         bundle = engine.handle(event)

@@ -7,16 +7,30 @@ JSON schema, version 1 (unknown top-level keys are kept in `extra` and written b
      "strokes": [{"tool": "pen" | "eraser", "color": "#RRGGBB", "width": 12.0,
                   "points": [[x, y, t_ms], ...]}, ...],
      "controls": [{"t_ms": 812.0, "kind": "override", "head": "pitch", "value": 72},
-                  {"t_ms": 900.0, "kind": "release"}, {"t_ms": 950.0, "kind": "trigger"}],
+                  {"t_ms": 900.0, "kind": "release"}, {"t_ms": 950.0, "kind": "trigger"},
+                  {"t_ms": 990.0, "kind": "transport", "action": "tempo", "value": 96},
+                  {"t_ms": 995.0, "kind": "register", "value": 3},
+                  {"t_ms": 999.0, "kind": "page", "strokes": [0, 2]}],
+     "undone": [{...a stroke, as in strokes...}],
      "mode": {"label_by": "stroke" | "canvas", "onset": "down" | "up"},
      "score": {"bpm": 120, "bars": 2, "loop": true},
+     "palette": {"flute": ["#1E90FF", "#20B2AA"], "string": ["#D00000"]},
      "meta": {...}}
 
 `t_ms` is the time since the drawing started; within a stroke it never decreases. `controls`
-(optional) records the live control events (MIDI or OSC overrides, triggers) so a replay repeats them;
+(optional) records the live control events (MIDI or OSC overrides, triggers, and the score's transport as
+the score player applied it: start, stop, continue, tempo, position, loop, and `sync` to a followed MIDI
+clock with the playhead's position in passes and the bpm, and the register the matcher prefers: 0..8,
+register N = A{N}..G#{N+1}, recorded at t_ms 0 when the session starts in another than the canvas's own 4,
+and `page` edits: undo or redo left these strokes on the page, numbered in `strokes` then `undone`) so a
+replay repeats them; `undone` (optional) holds the strokes drawn in the take that an edit took off the page;
 `mode` (optional) records how strokes became voices, so a replay plays them the same way. `score`
 (optional) records the score settings of a drawing saved in score mode (bridge/core/score.py; `{"seconds":
-S}` is read as one bar of S seconds), so a replay plays it as a score.
+S}` is read as one bar of S seconds): those its first transport control was applied to, when it recorded
+any, so a replay repeats the performance from there; else the page is replayed as a score. `palette`
+(optional) records the composer's colour -> timbre pairs the drawing was played with (bridge/core/palette.py),
+so a replay hears the same timbres; a drawing without one was played with the model's timbre (the default
+eight colours).
 
 A drawing saved on another canvas size is scaled to the 400 px canvas where it is drawn (`canvas_scale`:
 each axis on its own, a pen width by the mean of the two). The limits below are checked when a drawing
@@ -32,7 +46,16 @@ import reprlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, Trigger
+from bridge.core.events import (
+    TRANSPORT_ACTIONS,
+    ControlEvent,
+    EditPage,
+    ReleaseOverrides,
+    SetOverride,
+    SetRegister,
+    TransportControl,
+    Trigger,
+)
 from bridge.core.labels import (
     CANVAS_SIZE_PX,
     DEFAULT_PEN_HEX,
@@ -40,7 +63,8 @@ from bridge.core.labels import (
     format_hex_color,
     parse_hex_color,
 )
-from bridge.core.score import ScoreError, ScoreSettings, settings_from_dict
+from bridge.core.palette import Palette, PaletteError
+from bridge.core.score import BPM_RANGE, ScoreError, ScoreSettings, settings_from_dict
 from bridge.errors import DrawingError, LabelError
 
 FORMAT_NAME = "pict2audio-drawing"
@@ -48,7 +72,9 @@ SCHEMA_VERSION = 1
 TOOLS = ("pen", "eraser")
 LABEL_MODES = ("stroke", "canvas")
 ONSETS = ("down", "up")
-CONTROL_KIND_OF: dict[type, str] = {SetOverride: "override", ReleaseOverrides: "release", Trigger: "trigger"}
+CONTROL_KIND_OF: dict[type, str] = {SetOverride: "override", ReleaseOverrides: "release", Trigger: "trigger",
+                                    TransportControl: "transport", SetRegister: "register", EditPage: "page"}
+RECORDED_TRANSPORT = (*TRANSPORT_ACTIONS, "sync")  # the score's transport as the player applied it
 CONTROL_KINDS = tuple(CONTROL_KIND_OF.values())
 
 # Limits of a saved drawing (README "Saved drawings"), far above what a session at the canvas records.
@@ -125,12 +151,23 @@ class PlayMode:
         return {"label_by": self.label_by, "onset": self.onset}
 
 
-def control_to_json(control: ControlEvent) -> dict[str, Any]:
-    """A control event in its saved form: {"t_ms", "kind": override|release|trigger, ["head", "value"]}."""
+def control_to_json(control: ControlEvent, numbers: dict[Stroke, int] | None = None) -> dict[str, Any]:
+    """A control event in its saved form: {"t_ms", "kind": override|release|trigger|transport|register|page,
+    ["head", "value"], ["action", "value", "bpm"], register: ["value"], page: ["strokes": numbers of the strokes
+    in `strokes` then `undone`]}."""
     assert control.t_ms is not None
     doc: dict[str, Any] = {"t_ms": _compact(control.t_ms), "kind": CONTROL_KIND_OF[type(control)]}
     if isinstance(control, SetOverride):
         doc.update(head=control.head, value=control.value)
+    if isinstance(control, SetRegister):
+        doc["value"] = control.register
+    if isinstance(control, TransportControl):
+        doc["action"] = control.action
+        numbers = {"value": control.value, "bpm": control.bpm}
+        doc.update({key: _compact(number) for key, number in numbers.items() if number is not None})
+    if isinstance(control, EditPage):
+        assert numbers is not None, "a page edit names its strokes by their place in the drawing"
+        doc["strokes"] = [numbers[stroke] for stroke in control.strokes]
     return doc
 
 
@@ -146,6 +183,8 @@ class Drawing:
     controls: tuple[ControlEvent, ...] = ()
     mode: PlayMode | None = None  # None: recorded before play modes existed; plays with the session's mode
     score: ScoreSettings | None = None  # saved in score mode: the loop it played (replay plays it as a score)
+    palette: Palette | None = None  # the composer's colours it was played with; None: the model's timbre
+    undone: tuple[Stroke, ...] = ()  # drawn in this take, taken off the page by an edit (EditPage) since
 
     def with_stroke(self, stroke: Stroke) -> Drawing:
         return replace(self, strokes=(*self.strokes, stroke))
@@ -154,7 +193,7 @@ class Drawing:
         return replace(self, controls=(*self.controls, control))
 
     def duration_ms(self) -> float:
-        times = [p.t_ms for s in self.strokes for p in s.points] + [c.t_ms for c in self.controls]
+        times = [p.t_ms for s in (*self.strokes, *self.undone) for p in s.points] + [c.t_ms for c in self.controls]
         return max(times, default=0.0)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -163,27 +202,40 @@ class Drawing:
             "format": FORMAT_NAME,
             "version": SCHEMA_VERSION,
             "canvas": {"width": self.width_px, "height": self.height_px},
-            "strokes": [
-                {
-                    "tool": s.tool,
-                    "color": s.color,
-                    "width": s.width_px,
-                    "points": [[_compact(p.x), _compact(p.y), _compact(p.t_ms)] for p in s.points],
-                }
-                for s in self.strokes
-            ],
+            "strokes": [_stroke_to_json(s) for s in self.strokes],
             "meta": self.meta,
         })
+        undone = self._undone_to_keep()
+        if undone:
+            doc["undone"] = [_stroke_to_json(s) for s in undone]
         if self.controls:
-            doc["controls"] = [control_to_json(c) for c in self.controls]
+            numbers = {stroke: i for i, stroke in reversed(list(enumerate((*self.strokes, *undone))))}
+            doc["controls"] = [control_to_json(c, numbers) for c in self.controls]
         if self.mode is not None:
             doc["mode"] = self.mode.to_json_dict()
         if self.score is not None:
             doc["score"] = self.score.to_json_dict()
+        if self.palette is not None:
+            doc["palette"] = self.palette.to_dict()
         return doc
 
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), separators=(",", ":"))
+
+    def _undone_to_keep(self) -> tuple[Stroke, ...]:
+        """`undone`, and any stroke a page edit names that neither list holds (its place must be in the file)."""
+        held = {*self.strokes, *self.undone}
+        named = (s for c in self.controls if isinstance(c, EditPage) for s in c.strokes if s not in held)
+        return (*self.undone, *dict.fromkeys(named))
+
+
+def _stroke_to_json(stroke: Stroke) -> dict[str, Any]:
+    return {
+        "tool": stroke.tool,
+        "color": stroke.color,
+        "width": stroke.width_px,
+        "points": [[_compact(p.x), _compact(p.y), _compact(p.t_ms)] for p in stroke.points],
+    }
 
 
 def _compact(value: float) -> float | int:
@@ -239,14 +291,23 @@ def drawing_from_dict(doc: Any) -> Drawing:
     if not isinstance(meta, dict):
         raise DrawingError("meta", f"expected an object, got {_kind(meta)}")
     _check_free_form(meta, "meta")
-    controls = _controls_from_list(doc.get("controls", []))
+    undone = _strokes_from_list(doc.get("undone", []), width, height, where="undone")
+    controls = _controls_from_list(doc.get("controls", []), (*strokes, *undone))
     mode = _mode_from_dict(doc["mode"]) if "mode" in doc else None
     score = _score_from_dict(doc["score"]) if "score" in doc else None
-    known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode", "score")
+    palette = _palette_from_dict(doc["palette"]) if "palette" in doc else None
+    known = ("format", "version", "canvas", "strokes", "meta", "controls", "mode", "score", "palette", "undone")
     extra = {k: v for k, v in doc.items() if k not in known}
     for key, value in extra.items():
         _check_free_form(value, _field(key))
-    return Drawing(strokes, width, height, meta, extra, controls, mode, score)
+    return Drawing(strokes, width, height, meta, extra, controls, mode, score, palette, undone)
+
+
+def _palette_from_dict(doc: Any) -> Palette:
+    try:
+        return Palette.from_dict(doc)
+    except PaletteError as exc:
+        raise DrawingError(exc.where, _short(exc.problem)) from None
 
 
 def _score_from_dict(doc: Any) -> ScoreSettings:
@@ -268,15 +329,24 @@ def _mode_from_dict(doc: Any) -> PlayMode:
     return PlayMode(**doc)
 
 
-def _controls_from_list(doc: Any) -> tuple[ControlEvent, ...]:
+def _controls_from_list(doc: Any, drawn: tuple[Stroke, ...]) -> tuple[ControlEvent, ...]:
+    """The controls; a page edit names strokes by their place in `drawn` (strokes, then undone)."""
     if not isinstance(doc, list):
         raise DrawingError("controls", f"expected a list of control events, got {_kind(doc)}")
     if len(doc) > MAX_CONTROLS:
         raise DrawingError("controls", f"{len(doc)} control events; a drawing has at most {MAX_CONTROLS} (split it)")
-    return tuple(_control_from_dict(c, f"controls[{i}]") for i, c in enumerate(doc))
+    return tuple(_control_from_dict(c, f"controls[{i}]", drawn) for i, c in enumerate(doc))
 
 
-def _control_from_dict(doc: Any, where: str) -> ControlEvent:
+def _page_from_dict(doc: dict[str, Any], where: str, t_ms: float, drawn: tuple[Stroke, ...]) -> EditPage:
+    numbers = doc.get("strokes")
+    if not isinstance(numbers, list) or not all(_is_whole(n) and 0 <= n < len(drawn) for n in numbers):
+        problem = f"expected a list of stroke numbers 0..{len(drawn) - 1} (strokes, then undone), got {_show(numbers)}"
+        raise DrawingError(f"{where}.strokes", problem)
+    return EditPage(t_ms=t_ms, strokes=tuple(drawn[n] for n in numbers))
+
+
+def _control_from_dict(doc: Any, where: str, drawn: tuple[Stroke, ...] = ()) -> ControlEvent:
     if not isinstance(doc, dict):
         raise DrawingError(where, f"expected a control object, got {_kind(doc)}")
     t_ms = _as_float(doc.get("t_ms"))
@@ -297,7 +367,36 @@ def _control_from_dict(doc: Any, where: str) -> ControlEvent:
         return ReleaseOverrides(t_ms=t_ms)
     if kind == "trigger":
         return Trigger(t_ms=t_ms)
+    if kind == "transport":
+        return _transport_from_dict(doc, where, t_ms)
+    if kind == "page":
+        return _page_from_dict(doc, where, t_ms, drawn)
+    if kind == "register":
+        try:
+            return SetRegister(t_ms=t_ms, register=doc.get("value"))
+        except LabelError as exc:
+            raise DrawingError(f"{where}.value", _short(str(exc))) from exc
     raise DrawingError(f"{where}.kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {_show(kind)}")
+
+
+def _transport_from_dict(doc: dict[str, Any], where: str, t_ms: float) -> TransportControl:
+    """{"action": start|stop|continue} or with "value" (tempo: bpm, position: 0..1, loop: 0|1, sync: the playhead
+    in passes, with "bpm")."""
+    action = doc.get("action")
+    if action not in RECORDED_TRANSPORT:
+        raise DrawingError(f"{where}.action", f"expected one of {', '.join(RECORDED_TRANSPORT)}, got {_show(action)}")
+    ranges = {"tempo": BPM_RANGE, "position": (0.0, 1.0), "loop": (0.0, 1.0), "sync": (-1e9, 1e9)}
+    values: dict[str, float | None] = {}
+    for key, wanted in (("value", action in ranges), ("bpm", action == "sync")):
+        low, high = BPM_RANGE if key == "bpm" else ranges.get(action, (0.0, 0.0))
+        number = _as_float(doc.get(key))
+        if wanted and (number is None or not low <= number <= high):
+            raise DrawingError(f"{where}.{key}", f"transport {action}: expected a number {low:g}..{high:g}, "
+                                                 f"got {_show(doc.get(key))}")
+        if not wanted and key in doc:
+            raise DrawingError(f"{where}.{key}", f"transport {action} takes no {key}")
+        values[key] = number if wanted else None
+    return TransportControl(t_ms=t_ms, action=action, **values)
 
 
 def _canvas_size(canvas: Any) -> tuple[int, int]:
@@ -313,19 +412,19 @@ def _canvas_size(canvas: Any) -> tuple[int, int]:
     return size[0], size[1]
 
 
-def _strokes_from_list(doc: Any, width: int, height: int) -> tuple[Stroke, ...]:
+def _strokes_from_list(doc: Any, width: int, height: int, *, where: str = "strokes") -> tuple[Stroke, ...]:
     if not isinstance(doc, list):
-        raise DrawingError("strokes", f"expected a list of strokes, got {_kind(doc)}")
+        raise DrawingError(where, f"expected a list of strokes, got {_kind(doc)}")
     if len(doc) > MAX_STROKES:
-        raise DrawingError("strokes", f"{len(doc)} strokes; a drawing has at most {MAX_STROKES} (split it)")
+        raise DrawingError(where, f"{len(doc)} strokes; a drawing has at most {MAX_STROKES} (split it)")
     strokes = []
     total = 0
     for i, stroke_doc in enumerate(doc):
-        stroke = _stroke_from_dict(stroke_doc, f"strokes[{i}]", width, height)
+        stroke = _stroke_from_dict(stroke_doc, f"{where}[{i}]", width, height)
         total += len(stroke.points)
         if total > MAX_POINTS:
             problem = f"more than {MAX_POINTS} points in all strokes up to this one; split the drawing"
-            raise DrawingError(f"strokes[{i}].points", problem)
+            raise DrawingError(f"{where}[{i}].points", problem)
         strokes.append(stroke)
     return tuple(strokes)
 
@@ -428,6 +527,10 @@ def _as_float(value: Any) -> float | None:
     except OverflowError:
         return None
     return number if math.isfinite(number) else None
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_numeric(value: Any) -> bool:

@@ -16,11 +16,25 @@ the saved drawing and a test all get the same bundles from the same events.
 
 The classifier and matcher are injected callables:
     classify(image: np.ndarray (400, 400, 3) uint8) -> Prediction
-    match(prediction: Prediction, overrides: Overrides, *, rotation: int) -> Match
+    match(prediction: Prediction, overrides: Overrides, *, rotation: int, register: int, unpitched: bool) -> Match
 `rotation` is the number of pen strokes begun before the voice, so repeated strokes can rotate among
-equally good samples while replay stays exact.
+equally good samples while replay stays exact. `register` is the octave the matcher prefers among equally
+good samples (bridge.core.bank; `SetRegister` changes it, recorded like an override; a session starting in
+another register than the canvas's own records it at t_ms 0, again after a clear); `unpitched` False
+(`EngineConfig.unpitched`) keeps unpitched samples (drums, noise) out.
 
-An exception from the classifier or matcher never escapes: it is logged, kept in `errors`, and the
+With a palette (`EngineConfig.palette`, kept in the drawing: a loaded drawing brings its own), the timbre
+is the composer's, not the model's: a stroke voice's is its pen colour's nearest palette colour, the whole
+canvas's comes from its ink colours (bridge.core.palette); pitch and volume still come from the model.
+
+With a taught language (bridge.core.language; `gestures`, an injected callable, or `SetLanguage`), a pen
+stroke's voice is also recognised as a shape at pen up, together with the strokes just drawn before it:
+    gestures(strokes: Sequence[Stroke], the drawing's strokes up to the one just finished) -> Gesture | None
+A recognised gesture sets its head's label (pitch, volume or timbre) for the voice, which sends its labels
+(and match, and with onset down its play) again; the voices of the shape's earlier strokes stop, so the
+shape sounds as one voice. Stroke mode only; score notes of an opened drawing's strokes get the same.
+
+An exception from the classifier, matcher or gestures never escapes: it is logged, kept in `errors`, and the
 engine goes on with its last good prediction and match (a live performance must not die).
 
 Score notes (bridge.core.score): `ScoreNoteOn` plays a stroke as a new voice (the next id), with what the
@@ -32,17 +46,19 @@ scheduler, an offline bounce and a test get the same bundles.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from bridge.core import protocol
-from bridge.core.bank import Match
+from bridge.core.bank import CANVAS_REGISTER, Match
 from bridge.core.drawing import Drawing, PlayMode, Point, Stroke
 from bridge.core.events import (
     Clear,
     ControlEvent,
+    EditPage,
     Event,
     LoadDrawing,
     PenDown,
@@ -53,16 +69,22 @@ from bridge.core.events import (
     ScoreNoteOn,
     ScorePlayhead,
     ScoreState,
+    ScoreTransport,
+    SetLanguage,
     SetOverride,
+    SetRegister,
+    TransportControl,
     Trigger,
 )
 from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, Overrides, Prediction
+from bridge.core.palette import Palette
 from bridge.core.raster import CanvasRaster
 from bridge.core.voices import Voices
 
 log = logging.getLogger(__name__)
 
 Classify = Callable[[np.ndarray], Prediction]
+Gestures = Callable[[Sequence[Stroke]], Any]  # -> bridge.core.language.Gesture | None
 MatchFn = Callable[..., Match]
 TRIGGER_VOICE = 0  # the voice id of a trigger that belongs to no stroke
 
@@ -70,9 +92,12 @@ TRIGGER_VOICE = 0  # the voice id of a trigger that belongs to no stroke
 @dataclass(frozen=True)
 class EngineConfig:
     mode: PlayMode = field(default_factory=PlayMode)
+    palette: Palette | None = None  # the composer's colours (bridge.core.palette); None: the model's timbre
     classify_interval_ms: float = 30.0  # at most one live classification per this much drawing time
     max_voices: int = 16  # sounding voices; a new one beyond this cuts the oldest
     max_errors_kept: int = 20
+    register: int = CANVAS_REGISTER  # the register matching starts in ([engine] register, --register)
+    unpitched: bool = True  # unpitched samples may answer ([bank] unpitched, --no-unpitched)
 
 
 def uniform_prediction() -> Prediction:
@@ -94,6 +119,7 @@ class _Voice:
     played_path: str | None = None
     classified_ms: float = -float("inf")
     dirty: bool = True
+    gesture: Any = None  # the shape it completes (bridge.core.language.Gesture), known at pen up
 
     @property
     def sounds(self) -> bool:
@@ -106,15 +132,20 @@ class _Voice:
 class Engine:
     """Owns the drawing, the voice being drawn, the sounding voices, the overrides and the last match."""
 
-    def __init__(self, *, classify: Classify, match: MatchFn, config: EngineConfig | None = None) -> None:
+    def __init__(self, *, classify: Classify, match: MatchFn, config: EngineConfig | None = None,
+                 gestures: Gestures | None = None) -> None:
         self._classify = classify
         self._match = match
+        self._gestures = gestures
+        self.gesture: Any = None  # the shape the latest voice completed (bridge.core.language.Gesture), or None
         self.config = config or EngineConfig()
         self.raster = CanvasRaster()  # stroke mode: the voice's own ink; canvas mode: the whole picture
-        self._page = Drawing(mode=self.config.mode)  # size, meta and mode of the drawing
+        self._page = Drawing(mode=self.config.mode, palette=self.config.palette)  # size, meta, mode, palette
         self._strokes: list[Stroke] = []  # finished strokes and recorded controls grow in place
         self._controls: list[ControlEvent] = []
         self.overrides: Overrides = NO_OVERRIDES
+        self.register = self.config.register
+        self._record_register()
         self.prediction: Prediction | None = None  # of the latest voice (what a trigger plays)
         self.current_match: Match | None = None
         self.errors: list[str] = []
@@ -158,18 +189,31 @@ class Engine:
             messages = self._pen_up(t_ms)
         elif isinstance(event, SetOverride | ReleaseOverrides):
             messages = self._set_overrides(event)
+        elif isinstance(event, SetRegister):
+            messages = self._set_register(event)
         elif isinstance(event, Trigger):
             messages = self._trigger(event)
         elif isinstance(event, Clear):
             messages = self._clear()
         elif isinstance(event, LoadDrawing):
             messages = self._load(event.drawing)
+        elif isinstance(event, EditPage):
+            messages = self._edit_page(event)
         elif isinstance(event, ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead):
             messages = self._score(event)
+        elif isinstance(event, ScoreTransport):
+            messages = self._record_transport(event)
+        elif isinstance(event, SetLanguage):
+            messages = self._set_language(event)
         else:
             raise TypeError(f"not an engine event: {event!r}")
         due = getattr(event, "due_unix_s", None)
         return protocol.Bundle(tuple(messages), t_ms, due_unix_s=due) if messages else None
+
+    def use_matcher(self, match: MatchFn) -> None:
+        """Match with `match` from the next match on (a bank whose labels the composer corrected). Another
+        thread may call it: the engine reads the matcher once per match."""
+        self._match = match
 
     def finished_strokes(self) -> tuple[Stroke, ...]:
         """The finished strokes now (a copy; another thread may read it, e.g. the score player)."""
@@ -182,6 +226,7 @@ class Engine:
         if self._voice is not None:  # a lost pen-up: finish the old stroke first, silently
             self._finish_stroke()
         self._last_id += 1
+        self.gesture = None
         stroke = Stroke((Point(event.x, event.y, event.t_ms),), event.color, event.width_px, event.tool)
         self._voice = _Voice(self._last_id, list(stroke.points), event, rotation=self._pen_strokes)
         if stroke.tool == "pen":
@@ -213,11 +258,44 @@ class Engine:
         voice = self._voice
         if voice is None:
             return []
+        stops = self._recognise_shape(voice)
         messages = self._update_voice(t_ms)
         if self.mode.onset == "up":
             messages += self._play_voice()
         self._finish_stroke()
-        return [*messages, protocol.stroke_end_message(voice.stroke_id)]
+        return [*stops, *messages, protocol.stroke_end_message(voice.stroke_id)]
+
+    def _recognise_shape(self, voice: _Voice) -> list[protocol.Message]:
+        """At pen up: the taught shape this stroke completes, if any. The voice is classified again with its
+        label; the voices of the shape's earlier strokes stop (their stop messages are returned)."""
+        if self._gestures is None or not voice.sounds or self.mode.label_by != "stroke":
+            return []
+        strokes = [*self._strokes, voice.stroke()]
+        self.gesture = voice.gesture = self._shape_of(strokes)
+        if voice.gesture is None:
+            return []
+        voice.dirty = True
+        earlier = set(strokes[-voice.gesture.strokes:-1])
+        return [*map(protocol.voice_stop_message, self._voices.cut(lambda stroke: stroke not in earlier))]
+
+    def _shape_of(self, strokes: list[Stroke]) -> Any:
+        """The gesture the last of `strokes` completes (None without a language, or when none matches)."""
+        if self._gestures is None:
+            return None
+        try:
+            return self._gestures(strokes)
+        except Exception as exc:  # contained: the fixed rules label the voice
+            self._record_error("gestures", exc)
+            return None
+
+    def _set_language(self, event: SetLanguage) -> list[protocol.Message]:
+        """Recognise shapes with another language from the next pen up on; the drawing records it."""
+        self._gestures = event.recognise
+        meta = {key: value for key, value in self._page.meta.items() if key != "language"}
+        if event.record is not None:
+            meta["language"] = dict(event.record)
+        self._page = replace(self._page, meta=meta)
+        return []
 
     def _update_voice(self, t_ms: float) -> list[protocol.Message]:
         """Re-classify the voice being drawn; with onset down, replay it when its match changed."""
@@ -251,10 +329,12 @@ class Engine:
         voice.classified_ms = t_ms
         voice.dirty = False
         try:
-            voice.prediction = self._classify(self.raster.image())
+            voice.prediction = self._classify_ink(voice.pen.color if self.mode.label_by == "stroke" else None)
         except Exception as exc:  # contained: keep the last good prediction
             self._record_error("classifier", exc)
             return []
+        if voice.gesture is not None:
+            voice.prediction = voice.gesture.apply(voice.prediction)
         self.prediction = voice.prediction
         return [protocol.labels_message(voice.prediction, voice.stroke_id), *self._rematch_voice(voice)]
 
@@ -294,15 +374,31 @@ class Engine:
             self.overrides = self.overrides.set(event.head, event.value)
         else:
             self.overrides = NO_OVERRIDES
-        messages = [protocol.override_message(self.overrides)]
+        return [protocol.override_message(self.overrides), *self._rematch_after_control()]
+
+    def _set_register(self, event: SetRegister) -> list[protocol.Message]:
+        """Prefer another register; the voice being drawn (or the trigger's match) is matched again."""
+        self._record(event)
+        self.register = event.register
+        return self._rematch_after_control()
+
+    def _record_register(self) -> None:
+        """A drawing that starts in another register than the canvas's own says so at its start (t_ms 0)."""
+        if self.register != CANVAS_REGISTER:
+            self._record(SetRegister(t_ms=0.0, register=self.register))
+
+    def _rematch_after_control(self) -> list[protocol.Message]:
+        """A control changed what matches: the voice being drawn is matched again (and played again with
+        onset down when it sounds), else the trigger's match."""
         voice = self._voice
         if voice is not None and (self.mode.label_by == "canvas" or voice.sounds):
-            messages += self._rematch_voice(voice)
+            messages = self._rematch_voice(voice)
             if self.mode.onset == "down" and voice.played_path is not None:
                 messages += self._play_voice()
-        elif self.prediction is not None or self.overrides.active():
-            messages += self._rematch_trigger()
-        return messages
+            return messages
+        if self.prediction is not None or self.overrides.active():
+            return self._rematch_trigger()
+        return []
 
     def _trigger(self, event: Trigger) -> list[protocol.Message]:
         """Play the current match now as voice 0 (on an empty canvas, whatever the overrides select)."""
@@ -326,11 +422,22 @@ class Engine:
     def _clear(self) -> list[protocol.Message]:
         count = len(self._strokes) + (self._voice is not None)
         stops = [*map(protocol.voice_stop_message, self._voices.cut())]
-        self._reset(Drawing(meta=self._page.meta, mode=self.mode))
+        self._reset(Drawing(meta=self._page.meta, mode=self.mode, palette=self._page.palette))
+        self._record_register()
         return [*stops, protocol.clear_message(count)]
 
+    def _edit_page(self, event: EditPage) -> list[protocol.Message]:
+        """Undo or redo: the page holds these strokes now (voices of strokes that left it are cut). The strokes
+        that left are kept as undone and the edit is recorded, so a replay draws them and repeats it."""
+        kept = set(event.strokes)
+        drawn = [*self._strokes, *self._page.undone]
+        messages = self._load(replace(self.drawing, strokes=event.strokes))
+        self._page = replace(self._page, undone=tuple(stroke for stroke in drawn if stroke not in kept))
+        self._record(event)
+        return messages
+
     def _load(self, drawing: Drawing) -> list[protocol.Message]:
-        """Replace the whole drawing (undo, redo, open); voices of strokes that left it are cut."""
+        """Replace the whole drawing (open, or a page edit); voices of strokes that left it are cut."""
         kept = set(drawing.strokes)
         stops = [*map(protocol.voice_stop_message, self._voices.cut(lambda stroke: stroke is None or stroke in kept))]
         self._reset(replace(drawing, mode=self.mode))
@@ -342,17 +449,21 @@ class Engine:
         self._voice = None
         kept = set(drawing.strokes)  # a stroke that left the drawing needs no cached score match
         self._score_matches = {s: m for s, m in self._score_matches.items() if s in kept}
+        language = self._page.meta.get("language")  # the session's (SetLanguage), whatever the drawing says
         self.drawing = drawing
+        if language is not None and drawing.meta.get("language") != language:
+            self._page = replace(self._page, meta={**drawing.meta, "language": language})
         self.raster.clear()
         self.prediction = None
         self.current_match = None
+        self.gesture = None
         if self.mode.label_by == "canvas":
             self.raster.draw(drawing)
 
     def _classify_canvas(self) -> list[protocol.Message]:
         """Canvas mode after a load: the whole picture's labels and match, as voice 0."""
         try:
-            self.prediction = self._classify(self.raster.image())
+            self.prediction = self._classify_ink(None)
         except Exception as exc:
             self._record_error("classifier", exc)
             return []
@@ -375,6 +486,14 @@ class Engine:
             stops = [protocol.voice_stop_message(v) for v in notes.values() if self._voices.stop(v)]
         return [*stops, protocol.transport_message(event.state, event.bpm)]
 
+    def _record_transport(self, event: ScoreTransport) -> list[protocol.Message]:
+        """Record a transport control the score player applied; the first of a take also records the score
+        settings it started from, so a replay starts the performance where it started. Sends nothing."""
+        if not any(isinstance(control, TransportControl) for control in self._controls):
+            self._page = replace(self._page, score=event.settings)
+        self._record(event.control)
+        return []
+
     def _score_note_on(self, event: ScoreNoteOn) -> list[protocol.Message]:
         """A score note: its stroke plays its match as a new voice, with the next id of the session."""
         match = self._score_match(event.stroke)
@@ -392,10 +511,13 @@ class Engine:
         self._score_raster.clear()
         self._score_raster.begin_stroke(stroke)
         try:
-            prediction = self._classify(self._score_raster.image())
+            prediction = self._classify_ink(stroke.color, self._score_raster)
         except Exception as exc:  # contained: the note stays silent, the score goes on
             self._record_error("classifier", exc)
             return None
+        if self.mode.label_by == "stroke" and stroke in self._strokes:
+            gesture = self._shape_of(self._strokes[: self._strokes.index(stroke) + 1])
+            prediction = prediction if gesture is None else gesture.apply(prediction)
         pens = [s for s in self._strokes if s.tool == "pen"]
         rotation = pens.index(stroke) if stroke in pens else self._pen_strokes
         match = self._try_match(prediction, rotation=rotation)
@@ -405,9 +527,18 @@ class Engine:
 
     # -- shared -----------------------------------------------------------------------------
 
+    def _classify_ink(self, color: str | None, raster: CanvasRaster | None = None) -> Prediction:
+        """Classify the raster's image (the voice's own ink, or the canvas). With a palette, the timbre is its
+        colour's: the stroke's `color` when one stroke is classified, else the image's ink colours."""
+        image = (raster or self.raster).image()
+        prediction = self._classify(image)
+        palette = self._page.palette
+        return prediction if palette is None else palette.apply(prediction, image, color)
+
     def _try_match(self, prediction: Prediction, *, rotation: int) -> Match | None:
         try:
-            return self._match(prediction, self.overrides, rotation=rotation)
+            return self._match(prediction, self.overrides, rotation=rotation, register=self.register,
+                               unpitched=self.config.unpitched)
         except Exception as exc:  # contained: keep the last good match
             self._record_error("matcher", exc)
             return None

@@ -4,8 +4,9 @@ Events are immutable values. `t_ms` is the time on the session clock (ms since t
 an input that has no clock of its own (a MIDI or OSC control) leaves it `None` and the live session
 stamps it when the event is posted. `Engine.handle(event)` runs any of them.
 
-The control events (`SetOverride`, `ReleaseOverrides`, `Trigger`) are also what a saved drawing
-records in its `controls` list, so a replay feeds the engine exactly what the live session got.
+The control events (`SetOverride`, `ReleaseOverrides`, `Trigger`, `EditPage`, and the score's `TransportControl`
+as the player applied it) are also what a saved drawing records in its `controls` list, so a replay feeds the
+engine and the score player exactly what the live session got.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bridge.core.bank import check_register
 from bridge.core.labels import HEADS, check_class
 from bridge.errors import LabelError
 
@@ -86,6 +88,18 @@ class Trigger(_Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SetRegister(_Event):
+    """Prefer samples in this register (octave; bridge.core.bank: N holds A{N}..G#{N+1}, the canvas's is 4)
+    among equally good matches, for the voice being drawn and from then on."""
+
+    register: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_register(self.register)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Clear(_Event):
     """Clear the canvas: every sounding voice is cut."""
 
@@ -95,6 +109,24 @@ class LoadDrawing(_Event):
     """Replace the whole drawing (undo, redo, open a file); voices of strokes no longer in it are cut."""
 
     drawing: Drawing
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditPage(_Event):
+    """Undo or redo: the page holds these finished strokes now. The engine cuts the voices of strokes that left it
+    and records the edit (a saved drawing keeps the strokes that left in `undone`), so a replay repeats it."""
+
+    strokes: tuple[Stroke, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetLanguage(_Event):
+    """Recognise taught shapes with `recognise` (bridge.core.language.Recogniser; None: no language) from the
+    next pen up on; `record` is what the drawing keeps of it (meta "language": its path and hash). The canvas
+    sends it when a shape is taught; a replay uses the language the drawing names."""
+
+    recognise: Any = field(default=None, compare=False)
+    record: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,28 +180,46 @@ class ScorePlayhead(_Event):
 
 
 TRANSPORT_ACTIONS = ("start", "stop", "continue", "tempo", "position", "loop")
+# Following MIDI clock (bridge.core.midi_clock): a timing clock tick and a song position pointer (value = MIDI
+# beats, sixteenth notes) from MIDI, and the player's alignment to that clock (value = the playhead's position
+# in passes, bpm = the clock's tempo), which a drawing records.
+CLOCK_ACTIONS = ("clock", "songpos", "sync")
 
 
 @dataclass(frozen=True, kw_only=True)
 class TransportControl(_Event):
     """A transport command for the score player (keys, OSC, MIDI start/stop/continue): start, stop, continue,
-    tempo (value = bpm), position (value = 0..1) or loop (value 1 = on, 0 = off). The live session hands
-    it to the score player; the engine never sees it. Ranges are checked where the value is applied."""
+    tempo (value = bpm), position (value = 0..1) or loop (value 1 = on, 0 = off); or one of CLOCK_ACTIONS. The
+    live session hands it to the score player; the engine only records the ones the player applied
+    (ScoreTransport). Ranges are checked where the value is applied."""
 
     action: str
     value: float | None = None
+    bpm: float | None = None  # sync only
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.action not in TRANSPORT_ACTIONS:
+        if self.action not in (*TRANSPORT_ACTIONS, *CLOCK_ACTIONS):
             raise ValueError(f"transport: expected one of {', '.join(TRANSPORT_ACTIONS)}, got {self.action!r}")
-        if (self.value is None) != (self.action in ("start", "stop", "continue")):
+        if (self.value is None) != (self.action in ("start", "stop", "continue", "clock")):
             raise ValueError(f"transport {self.action}: " + (
                 "takes no value" if self.value is not None else "needs a value"))
+        if (self.bpm is not None) != (self.action == "sync"):
+            raise ValueError(f"transport {self.action}: " + ("takes no bpm" if self.bpm is not None else "needs a bpm"))
 
 
-ControlEvent = SetOverride | ReleaseOverrides | Trigger
+@dataclass(frozen=True, kw_only=True)
+class ScoreTransport(_Event):
+    """A transport control as the score player applied it, at t_ms: the engine records `control` in the drawing's
+    controls, so a replay repeats it, and sends nothing. `settings` (bridge.core.score.ScoreSettings) are the
+    score's settings it was applied to: the first of a take is where the performance started from."""
+
+    control: TransportControl
+    settings: Any
+
+
+ControlEvent = SetOverride | ReleaseOverrides | Trigger | TransportControl | SetRegister | EditPage
 ScoreEvent = ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead
 Event = (PenDown | PenMove | PenUp | SetOverride | ReleaseOverrides | Trigger | Clear | LoadDrawing | ScoreNoteOn
-         | ScoreNoteOff | ScoreState | ScorePlayhead)
-CONTROL_EVENTS: tuple[type, ...] = (SetOverride, ReleaseOverrides, Trigger)
+         | ScoreNoteOff | ScoreState | ScorePlayhead | ScoreTransport | SetRegister | EditPage | SetLanguage)
+CONTROL_EVENTS: tuple[type, ...] = (SetOverride, ReleaseOverrides, Trigger, SetRegister)

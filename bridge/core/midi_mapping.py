@@ -7,12 +7,14 @@ A mapping binds each target to one MIDI control:
     timbre  = "program 0"   programs 0..7 set the timbre (TIMBRES order)
     release = "cc 123"      release all overrides
     trigger = "cc 64"       play the current match
+    register = "off"        e.g. "cc 16": the register (octave) matching prefers, 0..8 (bridge.core.bank)
 
 Any target takes `note N`, `cc N`, `program N` or `off`. A label bound to notes or programs uses
-the N..N+k-1 block (k = its number of classes); bound to a CC, the value range is cut into k equal
-bands. An action (release, trigger) bound to a CC fires when the value rises to 64 or above (a
-button press or pedal down), except the channel-mode CCs 120..127, whose value is conventionally 0,
-which fire on every message. `channel` is "omni" or 1..16 (messages on other channels are ignored).
+the N..N+k-1 block (k = its number of classes; 9 registers); bound to a CC, the value range is cut into k
+equal bands. A register is set on press and kept. An action (release, trigger) bound to a CC fires when
+the value rises to 64 or above (a button press or pedal down), except the channel-mode CCs 120..127,
+whose value is conventionally 0, which fire on every message. `channel` is "omni" or 1..16 (messages on
+other channels are ignored).
 
 `MidiMapper.handle(fields)` takes a message as a dict (mido's `Message.dict()`) and returns the
 control events it causes (without a time: the session stamps them); it never raises on bad input
@@ -26,22 +28,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, TransportControl, Trigger
+from bridge.core.bank import REGISTERS
+from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, SetRegister, TransportControl, Trigger
 from bridge.core.labels import CLASSES, HEADS, PITCHES
 from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 ACTIONS: tuple[str, ...] = ("release", "trigger")
-TARGETS: tuple[str, ...] = (*HEADS, *ACTIONS)
+TARGETS: tuple[str, ...] = (*HEADS, *ACTIONS, "register")
 KINDS: tuple[str, ...] = ("note", "cc", "program")
 CHANNEL_MODE_CCS = range(120, 128)  # All Sound Off .. Poly On: fire on any value
 ACTION_EVENTS: dict[str, type[ReleaseOverrides | Trigger]] = {"release": ReleaseOverrides, "trigger": Trigger}
 TRANSPORT_TYPES = ("start", "stop", "continue")  # system real-time messages: the score's transport, any channel
+CLOCK_TYPES = ("clock", "songpos")  # timing clock and song position: the score follows them with follow_clock
+SONG_POSITION_MAX = 16383  # a 14-bit count of sixteenth notes
 
 
 def span(target: str) -> int:
     """How many consecutive notes/programs (or CC value bands) a target uses."""
+    if target == "register":
+        return len(REGISTERS)
     return len(CLASSES[target]) if target in HEADS else 1
 
 
@@ -87,6 +94,7 @@ class MidiMapping:
     timbre: Binding | None = Binding("program", 0)
     release: Binding | None = Binding("cc", 123)
     trigger: Binding | None = Binding("cc", 64)
+    register: Binding | None = None
     channel: int | None = None
     latch: bool = False
 
@@ -190,6 +198,7 @@ class MidiMapper:
 
     mapping: MidiMapping = field(default_factory=MidiMapping)
     on_learned: Learned | None = None
+    follow_clock: bool = False  # timing clock and song position become transport controls (else ignored)
     learning: str | None = None  # the target armed for MIDI learn
     _held: list[int] = field(default_factory=list, init=False)  # pitch classes of held notes, last pressed last
     _sent: dict[str, object] = field(default_factory=dict, init=False)  # last value set per head (CC de-duplication)
@@ -211,10 +220,15 @@ class MidiMapper:
         held, self._held[:] = bool(self._held), []
         return self._set("pitch", None) if held and not self.mapping.latch else []
 
+    @property
+    def transport_types(self) -> tuple[str, ...]:
+        """The system messages that become transport controls."""
+        return (*TRANSPORT_TYPES, *CLOCK_TYPES) if self.follow_clock else TRANSPORT_TYPES
+
     def handle(self, fields: Mapping[str, Any]) -> list[ControlEvent | TransportControl]:
         kind = fields.get("type") if isinstance(fields, Mapping) else None
-        if kind in TRANSPORT_TYPES:  # real-time messages have no channel; learn never binds them
-            return [TransportControl(action=kind)]
+        if kind in self.transport_types:  # system messages have no channel; learn never binds them
+            return _transport(kind, fields)
         msg = normalise(fields)
         if msg is None:
             return []
@@ -261,6 +275,8 @@ class MidiMapper:
             if target == "release":
                 self.forget()
             return [ACTION_EVENTS[target]()]
+        if target == "register":
+            return self._register(binding, msg)
         classes = CLASSES[target]
         if msg.kind == "cc":
             return self._set(target, classes[msg.value * len(classes) // 128], dedupe=True)
@@ -268,6 +284,19 @@ class MidiMapper:
         if target != "pitch":  # volume/timbre from notes or programs: set on press, kept after
             return [] if msg.kind == "note_off" else self._set(target, classes[index])
         return self._pitch_note(index, pressed=msg.kind != "note_off")
+
+    def _register(self, binding: Binding, msg: _Msg) -> list[ControlEvent]:
+        """A note or program sets register N..N+8 on press; a CC sweeps the registers in equal bands."""
+        if msg.kind == "note_off":
+            return []
+        if msg.kind == "cc":
+            register = REGISTERS[msg.value * len(REGISTERS) // 128]
+            if self._sent.get("register") == register:
+                return []
+        else:
+            register = REGISTERS[msg.number - binding.number]
+        self._sent["register"] = register
+        return [SetRegister(register=register)]
 
     def _pitch_note(self, index: int, *, pressed: bool) -> list[ControlEvent]:
         """Held notes: the last pressed wins; releasing it returns to the previous held one."""
@@ -291,6 +320,17 @@ class MidiMapper:
             return []
         self._sent[head] = value
         return [SetOverride(head=head, value=value)]  # type: ignore[arg-type]
+
+
+def _transport(kind: str, fields: Mapping[str, Any]) -> list[TransportControl]:
+    """start / stop / continue / clock, or a song position (its count of sixteenth notes; malformed: ignored)."""
+    if kind != "songpos":
+        return [TransportControl(action=kind)]
+    pos = fields.get("pos")
+    if isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= SONG_POSITION_MAX:
+        log.debug("ignoring malformed MIDI song position %r", dict(fields))
+        return []
+    return [TransportControl(action="songpos", value=float(pos))]
 
 
 _KIND_OF = {"note_on": "note", "note_off": "note", "cc": "cc", "program": "program"}

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.core.bank import REGISTERS
 from bridge.core.events import SCORE_STATES, TRANSPORT_ACTIONS
 from bridge.core.labels import CLASSES, HEADS, PITCHES, TIMBRES, VOLUMES, Overrides
 from bridge.core.protocol import ADDRESSES, CONTROL_ADDRESSES, Address, ControlAddress, override_message
@@ -92,6 +93,7 @@ def accepted_range(name: str, path: str = "") -> Json:
     ranges = {
         "head": _vals(HEADS),
         "value": _vals([release, *(str(v) for head in HEADS for v in CLASSES[head])]),
+        "register": {"MIN": REGISTERS[0], "MAX": REGISTERS[-1]},
     }
     return ranges[name]
 

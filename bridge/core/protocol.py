@@ -197,5 +197,11 @@ CONTROL_ADDRESSES: dict[str, ControlAddress] = {
         "the score's transport: action start, stop or continue (no value), tempo (value = bpm), position "
         "(value 0..1 across the canvas) or loop (value 1 = on, 0 = off)",
     ),
+    "register": ControlAddress(
+        "/pict2audio/register",
+        (("register", "i/f/s"),),
+        "prefer samples in this register (octave) among equally good matches: 0..8, register N holds the notes "
+        "A{N}..G#{N+1} (4 = the canvas's A4..G#5); an i, a whole f or a numeric s",
+    ),
 }
 """Argument-less controls also accept one number (a button's press/release): they act only when it is not 0."""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bridge.core.events import Event, LoadDrawing, ScoreNoteOff, ScoreNoteOn, ScoreState
+from bridge.core.events import Event, LoadDrawing, ScoreNoteOff, ScoreNoteOn, ScoreState, TransportControl
 from bridge.core.labels import CANVAS_SIZE_PX
 from bridge.errors import BridgeError
 
@@ -104,6 +104,11 @@ def settings_from_dict(doc: Any, where: str = "score") -> ScoreSettings:
         return ScoreSettings(**{key: doc[key] for key in ("bpm", "bars", "loop") if key in doc})
     except ScoreError as exc:
         raise ScoreError(f"{where}.{exc.where}", exc.problem) from None
+
+
+def has_performance(drawing: Drawing) -> bool:
+    """Whether the drawing recorded the score's transport as it was played (a performance to replay)."""
+    return any(isinstance(control, TransportControl) for control in drawing.controls)
 
 
 # -- spans and passes --------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """The live canvas: the pygame window and its event loop (the instrument itself).
 
-The loop waits for input with a timeout that ends at the next frame, so a pen event is posted to the
-session as soon as it arrives (not at the next frame) and frames are drawn at a steady 60 fps. The
-engine, the classifier and the outputs run on the session's worker thread; the UI only posts events
-and reads immutable snapshots (engine.prediction, engine.current_match, ...).
+The loop asks SDL for input every INPUT_POLL_S until the next frame is due, so a pen event is posted to
+the session within a fraction of a ms (pygame's own `event.wait` checks only once a ms), and frames are
+drawn at a steady 60 fps. The engine, the classifier and the outputs run on the session's worker thread;
+the UI only posts events and reads immutable snapshots (engine.prediction, engine.current_match, ...).
+
+Sending comes before drawing: a pen event is posted before anything is drawn for it (its ink is drawn
+with the next frame), and while the session is handling what was posted, the UI thread waits for it
+(looking at SDL only every BUSY_POLL_S) and holds a due frame back (at most RENDER_WAIT_S), so the
+worker does not wait for the GIL while the window renders.
 
 Timing contract (so a replay of the saved JSON gives the same OSC): every event is posted with
 t_ms = the session clock; on mouse-up a final pen_move at the release point and then pen_up with the
@@ -14,7 +19,6 @@ loaded drawing's last time (so later strokes stay in time order).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import threading
@@ -28,21 +32,36 @@ from typing import Any
 import pygame
 
 from bridge.adapters.drawing_files import DEFAULT_FOLDER, default_drawing_path, load_drawing_file, save_drawing
+from bridge.core.bank import CANVAS_REGISTER, REGISTERS, register_name
 from bridge.core.drawing import Drawing, Point, Stroke
-from bridge.core.events import Clear, Event, LoadDrawing, PenDown, PenMove, PenUp, ReleaseOverrides, Trigger
+from bridge.core.events import (
+    Clear,
+    EditPage,
+    Event,
+    LoadDrawing,
+    PenDown,
+    PenMove,
+    PenUp,
+    ReleaseOverrides,
+    SetRegister,
+    Trigger,
+)
 from bridge.core.labels import DEFAULT_PEN_HEX, parse_hex_color
+from bridge.core.palette import Palette
 from bridge.core.raster import scaled_to_canvas
+from bridge.core.score import ScoreSettings, has_performance
 from bridge.errors import BridgeError, LabelError
-from bridge.ui.controls import MOUSE_HELP, bind_builtin_keys, custom_label, palette_swatches, toolbar_buttons
+from bridge.ui.controls import MOUSE_HELP, bind_builtin_keys, toolbar_buttons
 from bridge.ui.display import open_display
 from bridge.ui.history import History
-from bridge.ui.hud import HudState, oscquery_status
+from bridge.ui.hud import HudState, language_status, oscquery_status
 from bridge.ui.ink import InkLayer
 from bridge.ui.keys import KeyMap
 from bridge.ui.latency import LatencyProbe
 from bridge.ui.layout import DESIGN_SIZE, Layout
 from bridge.ui.notices import CLEARED, SessionNotices
 from bridge.ui.overlays import Prompt
+from bridge.ui.palette_editor import palette_swatches, timbre_of
 from bridge.ui.renderer import Renderer
 from bridge.ui.session_link import SessionLink
 from bridge.ui.status import audio_status, midi_status
@@ -52,6 +71,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CUSTOM_HEX = "#20B2AA"
 SWITCH_INTERVAL_S = 0.0005
+INPUT_POLL_S = 0.00025  # how often SDL is asked for input between frames (~4 % of a core more than each ms)
+BUSY_POLL_S = 0.001  # ... and while the session is busy (a flood of controls must not hold the pen back)
+RENDER_WAIT_S = 0.004  # how long a due frame waits for the session to send what was posted (> a pen down)
 COUNTERS_EVERY_S = 0.25  # the HUD's figures that change with every bundle are refreshed 4 times a second
 RUN_COMMAND = "python run_bridge.py"  # how the canvas is started, for the no-display advice
 
@@ -66,6 +88,7 @@ class CanvasOptions:
     save_folder: Path = DEFAULT_FOLDER
     title: str = "Pict2Audio Bridge"
     start_dir: Path = field(default_factory=Path.cwd)  # where a relative path typed in a prompt starts
+    palette: Palette | None = None  # the composer's colours ([palette]); None: the default eight
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,7 @@ class CanvasApp:
         self._stroke_style: tuple[str, float, str] = (self.color, 5.0, "pen")
         self.keys = KeyMap()
         self.prompt: Prompt | None = None
+        self.panel: Any = None  # a modal overlay (bridge.ui.teach_panel): handle(event) -> False closes it; draw()
         self.help_visible = False
         self._message: tuple[str, float] | None = None
         self._last_path: Path | None = None
@@ -123,8 +147,10 @@ class CanvasApp:
         self._counters = _Counters()
         self.renderer: Renderer | None = None
         self._ink: InkLayer | None = None
+        self._ink_todo: list[tuple[tuple[str, float, str] | None, float, float]] = []  # (new stroke's style, x, y)
         self.buttons = toolbar_buttons(self)
-        self.swatches = palette_swatches(self.custom_color)
+        self.palette = self.options.palette  # what the swatches show and the engine plays (set_palette)
+        self.swatches = palette_swatches(self.palette, self.custom_color)
         bind_builtin_keys(self.keys, self)
 
     # -- extension points -------------------------------------------------------------------
@@ -181,17 +207,36 @@ class CanvasApp:
                 return
             if seconds is not None and time.perf_counter() - start >= seconds:
                 return
-            wait_ms = math.ceil((next_frame - time.perf_counter()) * 1000)  # never spin before a frame
-            event = pygame.event.wait(wait_ms) if wait_ms > 0 else pygame.event.poll()
-            self._handle_safely(event)
-            for event in pygame.event.get():
+            for event in self._wait(next_frame):
                 self._handle_safely(event)
             now = time.perf_counter()
-            if now >= next_frame and self.running:
+            if now >= next_frame and self.running and (self.link.idle(0.0) or now >= next_frame + RENDER_WAIT_S):
                 self._frame_safely()
                 next_frame += period
                 if next_frame < now:  # fell behind: do not try to catch up with a burst
                     next_frame = now + period
+
+    def _wait(self, frame_at: float) -> list[pygame.event.Event]:
+        """The input events, as soon as there are any, or none when the frame at `frame_at` (perf_counter s)
+        is due.
+
+        SDL is polled every INPUT_POLL_S (with `get`, not `peek`: in pygame 2.6, peeking at a posted event
+        frees its attributes, which `get` then reads again, and the process crashes). While the session is
+        busy with what was posted, the wait is on the session instead (no GIL taken; new input would queue
+        behind it anyway), polling SDL every BUSY_POLL_S, and a due frame waits for it up to RENDER_WAIT_S,
+        so the frame comes after the send."""
+        while True:
+            now = time.perf_counter()
+            send_by = frame_at + RENDER_WAIT_S
+            sent = now >= send_by or self.link.idle(min(send_by - now, BUSY_POLL_S))
+            events = pygame.event.get()
+            if events:
+                return events
+            if sent:
+                wait_s = frame_at - time.perf_counter()
+                if wait_s <= 0:
+                    return events
+                time.sleep(min(INPUT_POLL_S, wait_s))
 
     # -- events -----------------------------------------------------------------------------
 
@@ -226,6 +271,9 @@ class CanvasApp:
         elif self.prompt is not None:
             if kind in (pygame.KEYDOWN, pygame.TEXTINPUT) and not self.prompt.handle(event):
                 self._close_prompt()
+        elif self.panel is not None:
+            if not self.panel.handle(event):
+                self.panel = None
         elif self.help_visible:
             if kind == pygame.MOUSEBUTTONDOWN or (
                 kind == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1)
@@ -289,11 +337,10 @@ class CanvasApp:
         x, y = self._layout().to_canvas(pos)
         t = self.link.now_ms()
         width = self.slider.value
+        self._post_timed(PenDown(t_ms=t, x=x, y=y, color=self.color, width_px=width, tool=tool))
         self._stroke_style = (self.color, width, tool)
         self._points = [Point(x, y, t)]
-        self.ink.begin(color=self.color, width_px=width, tool=tool)
-        self.ink.add(x, y)
-        self._post_timed(PenDown(t_ms=t, x=x, y=y, color=self.color, width_px=width, tool=tool))
+        self._ink_todo.append((self._stroke_style, x, y))
 
     def _pen_move(self, pos: tuple[int, int]) -> None:
         assert self._points is not None
@@ -302,9 +349,9 @@ class CanvasApp:
         if (x, y) == (last.x, last.y):
             return
         t = self._now_after(self._points)
-        self._points.append(Point(x, y, t))
-        self.ink.add(x, y)
         self._post_timed(PenMove(t_ms=t, x=x, y=y))
+        self._points.append(Point(x, y, t))
+        self._ink_todo.append((None, x, y))
 
     def _pen_up(self, pos: tuple[int, int] | None) -> None:
         """The release point becomes the stroke's last point, and pen_up has its time (as a replay does)."""
@@ -312,10 +359,10 @@ class CanvasApp:
         last = self._points[-1]
         x, y = self._layout().to_canvas(pos) if pos is not None else (last.x, last.y)
         t = self._now_after(self._points)
-        self._points.append(Point(x, y, t))
-        self.ink.add(x, y)
         self._post_timed(PenMove(t_ms=t, x=x, y=y))
         self._post_timed(PenUp(t_ms=t))
+        self._points.append(Point(x, y, t))
+        self._ink_todo.append((None, x, y))
         color, width, tool = self._stroke_style
         stroke = Stroke(tuple(self._points), color, width, tool)
         self._points = None
@@ -331,6 +378,22 @@ class CanvasApp:
         self.color = color
         self.tool = "pen"
 
+    def choose_palette_key(self, number: int) -> None:
+        """Keys 1..8: the pen takes the colour of that palette swatch (if the palette has one)."""
+        if 1 <= number < len(self.swatches) and not self.swatches[number - 1].custom:
+            self.set_color(self.swatches[number - 1].color)
+
+    def timbre_of(self, color: str) -> str:
+        return timbre_of(self.palette, color)
+
+    def set_palette(self, palette: Palette | None) -> None:
+        """Play and show `palette` (None: the default eight): the engine takes it with the drawing."""
+        if self._points is not None:
+            self._pen_up(None)
+        self.palette = palette
+        self.swatches = palette_swatches(palette, self.custom_color)
+        self.link.post(LoadDrawing(drawing=self._drawing_with(self.strokes)))
+
     def undo(self) -> None:
         self._replace_strokes(self.history.undo(self.strokes), "nothing to undo")
 
@@ -343,7 +406,7 @@ class CanvasApp:
         if self.strokes:
             self.history.record(self.strokes)
         self.strokes = ()
-        self.ink.redraw(())
+        self._redraw_ink(())
         self._own_clears += 1
         self.link.post(Clear())
         self.link.restart_clock(at_ms=0.0)
@@ -367,7 +430,7 @@ class CanvasApp:
         if self.strokes:
             self.history.record(self.strokes)
         self.strokes = ()
-        self.ink.redraw(())
+        self._redraw_ink(())
         self.link.post(LoadDrawing(drawing=self._drawing_with(())))
         self.link.restart_clock(at_ms=0.0)
         self.show_message("canvas cleared by OSC control (/pict2audio/clear)")
@@ -379,24 +442,43 @@ class CanvasApp:
         self.link.post(ReleaseOverrides())
         self.show_message("overrides released")
 
-    def _replace_strokes(self, strokes: tuple[Stroke, ...] | None, nothing: str, *, controls=None) -> None:
+    def step_register(self, step: int) -> None:
+        """Move the register matching prefers by `step` octaves (within 0..8), as a recorded control."""
+        engine = self.link.engine
+        current = CANVAS_REGISTER if engine is None else engine.register
+        wanted = min(max(current + step, REGISTERS[0]), REGISTERS[-1])
+        if wanted == current:
+            edge = "lowest" if step < 0 else "highest"
+            self.show_message(f"register {current} ({register_name(current)}) is the {edge}")
+            return
+        self.link.post(SetRegister(register=wanted))
+        self.show_message(f"register {wanted}: {register_name(wanted)} preferred")
+
+    def _replace_strokes(self, strokes: tuple[Stroke, ...] | None, nothing: str, *,
+                         opened: Drawing | None = None) -> None:
+        """Undo or redo (a page edit the engine records), or an opened drawing (a new take, with its controls)."""
         if strokes is None:
             self.show_message(nothing)
             return
         if self._points is not None:
             self._pen_up(None)
         self.strokes = strokes
-        self.ink.redraw(strokes)
-        drawing = self._drawing_with(strokes, controls=controls)
-        self.link.post(LoadDrawing(drawing=drawing))
+        self._redraw_ink(strokes)
+        if opened is None:
+            drawing = self._drawing_with(strokes)
+            self.link.post(EditPage(strokes=strokes))
+        else:
+            drawing = replace(self._drawing_with(strokes, controls=opened.controls), undone=opened.undone)
+            self.link.post(LoadDrawing(drawing=drawing))
         if self.link.now_ms() <= drawing.duration_ms():  # later strokes must come after these in time
             self.link.restart_clock(at_ms=drawing.duration_ms() + 1.0)
 
     def _drawing_with(self, strokes: tuple[Stroke, ...], *, controls=None) -> Drawing:
-        """The engine's drawing (meta, recorded controls) with these strokes."""
+        """The engine's drawing (meta, recorded controls) with these strokes, and the canvas's palette."""
         engine = self.link.engine
         base = engine.drawing if engine is not None else Drawing()
-        return replace(base, strokes=strokes, controls=base.controls if controls is None else controls)
+        return replace(base, strokes=strokes, controls=base.controls if controls is None else controls,
+                       palette=self.palette)
 
     def current_drawing(self) -> Drawing:
         """What save writes: the engine's drawing once it has handled everything posted (with the score
@@ -406,9 +488,9 @@ class CanvasApp:
         if self.link.ready and self.link.idle(1.0):
             drawing = self.link.engine.drawing
             if drawing.strokes == self.strokes:
-                return replace(drawing, score=settings)
+                return _with_score(drawing, settings)
             log.warning("the engine's drawing differs from the canvas; saving the canvas strokes")
-        return replace(self._drawing_with(self.strokes), score=settings)
+        return _with_score(self._drawing_with(self.strokes), settings)
 
     def playhead(self) -> float | None:
         """Where the score's playhead is (0..1 across the canvas) while it plays, else None."""
@@ -438,7 +520,7 @@ class CanvasApp:
         drawing = scaled_to_canvas(load_drawing_file(path))
         self.history.record(self.strokes)
         self._last_path = path
-        self._replace_strokes(drawing.strokes, "", controls=drawing.controls)
+        self._replace_strokes(drawing.strokes, "", opened=drawing)
         self.show_message(f"opened {self._last_path.name} ({len(drawing.strokes)} strokes)")
 
     def typed_path(self, path: str | Path) -> Path:
@@ -479,8 +561,7 @@ class CanvasApp:
                 return str(exc)
             self.custom_color = "#{:02X}{:02X}{:02X}".format(*rgb)
             self.set_color(self.custom_color)
-            self.swatches[-1].color = self.custom_color
-            self.swatches[-1].label = custom_label(self.custom_color)
+            self.swatches = palette_swatches(self.palette, self.custom_color)
             return None
 
         self._open_prompt(Prompt("Custom colour as #RRGGBB (sounds like the nearest palette colour)",
@@ -491,6 +572,10 @@ class CanvasApp:
 
     def quit(self) -> None:
         self.running = False
+
+    def open_prompt(self, prompt: Prompt) -> None:
+        """Show a one-line prompt (commands added from outside: the palette, sample labels)."""
+        self._open_prompt(prompt)
 
     def _open_prompt(self, prompt: Prompt) -> None:
         if self._points is not None:
@@ -527,6 +612,8 @@ class CanvasApp:
                 self.show_message("model and sound bank loaded: live")
             self._follow_notices()
             self.renderer.draw(pygame.display.get_surface(), self, self.hud_state())
+            if self.panel is not None and self.prompt is None:
+                self.panel.draw(pygame.display.get_surface(), self._layout(), self.renderer.text)
         finally:  # even a frame that failed half-way is shown: the canvas never freezes
             pygame.display.flip()
             self.frames += 1
@@ -547,6 +634,7 @@ class CanvasApp:
             prediction=None if engine is None else engine.prediction,
             match=None if engine is None else engine.current_match,
             overrides={} if engine is None else engine.overrides.active(),
+            register=None if engine is None else engine.register,
             osc_targets=self.options.osc_targets,
             bundles_sent=counters.sent,
             audio=counters.audio,
@@ -555,6 +643,8 @@ class CanvasApp:
             message=None if message is None else message[0],
             midi=midi_status(self.midi_wanted, self.midi),
             oscquery=oscquery_status(self.link.parts),
+            language=language_status(self.link.parts),
+            gesture=None if engine is None else engine.gesture,
         )
 
     def session_state(self) -> str:
@@ -576,8 +666,20 @@ class CanvasApp:
 
     @property
     def ink(self) -> InkLayer:
+        """The display copy of the drawing, with every point the pen has drawn so far."""
         assert self._ink is not None, "open() first"
+        todo, self._ink_todo = self._ink_todo, []
+        for style, x, y in todo:
+            if style is not None:  # the first point of a stroke
+                color, width, tool = style
+                self._ink.begin(color=color, width_px=width, tool=tool)
+            self._ink.add(x, y)
         return self._ink
+
+    def _redraw_ink(self, strokes: tuple[Stroke, ...]) -> None:
+        """Start the ink over from these strokes (the points not drawn yet belong to them or are dropped)."""
+        self._ink_todo.clear()
+        self.ink.redraw(strokes)
 
     @property
     def drawing(self) -> bool:
@@ -587,3 +689,8 @@ class CanvasApp:
     def save_screenshot(self, path: str | Path) -> None:
         pygame.image.save(pygame.display.get_surface(), str(path))
 
+
+def _with_score(drawing: Drawing, settings: ScoreSettings | None) -> Drawing:
+    """The drawing with the score settings to save: a recorded performance keeps the ones it started from
+    (the engine recorded them), so a replay starts where it started."""
+    return drawing if drawing.score is not None and has_performance(drawing) else replace(drawing, score=settings)

@@ -1,13 +1,12 @@
-"""The canvas's built-in controls: key bindings, toolbar buttons and palette swatches, wired to an app."""
+"""The canvas's built-in controls: key bindings and toolbar buttons, wired to an app (swatches: palette_editor)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridge.core.labels import PALETTE_HEX, TIMBRES, timbre_for_color
 from bridge.ui.keys import KeyMap
-from bridge.ui.layout import CANVAS_ORIGIN, PALETTE_ROW_H, PALETTE_X
-from bridge.ui.widgets import Button, Swatch
+from bridge.ui.palette_editor import NUMBER_KEYS
+from bridge.ui.widgets import Button
 
 if TYPE_CHECKING:
     from bridge.ui.canvas_app import CanvasApp
@@ -17,8 +16,8 @@ def bind_builtin_keys(keys: KeyMap, app: CanvasApp) -> None:
     add = keys.add
     add("p", "pen", lambda: app.set_tool("pen"))
     add("e", "eraser (or draw with the right button)", lambda: app.set_tool("eraser"))
-    for i, timbre in enumerate(TIMBRES, start=1):
-        add(str(i), f"colour: {timbre}", lambda c=PALETTE_HEX[timbre]: app.set_color(c), show_in_help=False)
+    for i in range(1, NUMBER_KEYS + 1):
+        add(str(i), f"palette colour {i}", lambda k=i: app.choose_palette_key(k), show_in_help=False)
     add("9", "custom colour (#RRGGBB)", app.ask_custom_color)
     add("[", "thinner (quieter)", lambda: app.slider.nudge(-1))
     add("]", "thicker (louder)", lambda: app.slider.nudge(1))
@@ -31,6 +30,8 @@ def bind_builtin_keys(keys: KeyMap, app: CanvasApp) -> None:
     add("ctrl+n", "clear the canvas (new drawing)", app.clear)
     add("space", "play the matched sample again", app.trigger)
     add("r", "release all label overrides", app.release_overrides)
+    add(",", "register down (the octave matching prefers)", lambda: app.step_register(-1))
+    add(".", "register up", lambda: app.step_register(1))
     add("ctrl+s", "save drawing (.json + .png)", app.ask_save)
     add("ctrl+o", "open a saved drawing", app.ask_open)
     add("h", "this help", app.toggle_help)
@@ -58,19 +59,3 @@ def toolbar_buttons(app: CanvasApp) -> list[Button]:
         Button("Play", (536, 10, 64, 36), app.trigger),
         Button("Help", (604, 10, 60, 36), app.toggle_help, is_on=lambda: app.help_visible),
     ]
-
-
-def palette_swatches(custom_color: str) -> list[Swatch]:
-    """The 8 timbre colours (keys 1-8) and the custom colour (key 9), one per row beside the canvas."""
-    swatches = []
-    for i, timbre in enumerate((*TIMBRES, "custom")):
-        rect = (PALETTE_X + 16, CANVAS_ORIGIN[1] + i * PALETTE_ROW_H + 6, 30, 30)
-        if timbre == "custom":
-            swatches.append(Swatch("9", custom_label(custom_color), custom_color, rect, custom=True))
-        else:
-            swatches.append(Swatch(str(i + 1), timbre, PALETTE_HEX[timbre], rect))
-    return swatches
-
-
-def custom_label(color: str) -> str:
-    return f"custom: {timbre_for_color(color)}"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pygame
 
+from bridge.core.bank import register_name
 from bridge.core.labels import HEADS, note_name
 from bridge.ui.layout import DESIGN_SIZE, HUD_X, TOOLBAR_H, Layout
 from bridge.ui.text import ACCENT, ERROR, INK, MUTED, TextCache
@@ -36,6 +37,9 @@ class HudState:
     message: str | None = None
     midi: str = "off"  # bridge.ui.status.midi_status
     oscquery: str = "off"  # oscquery_status: the URL of the OSC namespace (OSCQuery), or "off"
+    register: int | None = None  # the register (octave) matching prefers (bridge.core.bank); None: no session
+    language: str = ""  # the taught language in use (its file name), "" for none
+    gesture: Any = None  # the shape the latest stroke completed (bridge.core.language.Gesture), or None
 
 
 def _value(head: str, value: object) -> str:
@@ -69,6 +73,10 @@ def hud_lines(state: HudState) -> list[tuple[str, str, float | None]]:
         rows.append((detail, DIM, None))
     active = ", ".join(f"{h}={_value(h, v)}" for h, v in state.overrides.items())
     rows.append((f"Overrides: {active or 'none'}", TEXT, None))
+    if state.register is not None:
+        rows.append((f"Register: {state.register} ({register_name(state.register)})", TEXT, None))
+    if state.language:
+        rows.append(_shape_row(state.gesture, state.language))
     targets = ", ".join(f"{h}:{p}" for h, p in state.osc_targets) or "none"
     sent = "" if state.bundles_sent is None else f"  ({state.bundles_sent} bundles sent)"
     rows.append((f"OSC out: {targets}{sent}", TEXT, None))
@@ -84,6 +92,20 @@ def hud_lines(state: HudState) -> list[tuple[str, str, float | None]]:
         rows.append(("Errors (contained: drawing goes on)", HEADING, None))
         rows.extend((e, BAD, None) for e in state.errors[-3:])
     return rows
+
+
+def _shape_row(gesture: Any, language: str) -> tuple[str, str, float | None]:
+    """The taught shape the latest stroke completed, or none (the fixed rules label it)."""
+    if gesture is None:
+        return f"Shape: none · {language}", TEXT, None
+    strokes = f", {gesture.strokes} strokes" if gesture.strokes > 1 else ""
+    return f"Shape: {gesture.name}  {gesture.confidence:.0%}{strokes}", BAR, gesture.confidence
+
+
+def language_status(parts: Any) -> str:
+    """The Shape row's language: the taught language's file name, or "" (none in this session)."""
+    language = getattr(parts, "language", None)
+    return "" if language is None else language.path.name
 
 
 def oscquery_status(parts: Any) -> str:

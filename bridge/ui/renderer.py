@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from bridge.core.labels import BAND_HEIGHT_PX, PITCHES, band_for_y, note_name, parse_hex_color, timbre_for_color
+from bridge.core.labels import BAND_HEIGHT_PX, PITCHES, band_for_y, note_name, parse_hex_color
 from bridge.core.labels import volume_for_width as volume_of
 from bridge.ui.hud import HudState, draw_hud
 from bridge.ui.layout import CANVAS_ORIGIN, DESIGN_SIZE, HUD_X, PALETTE_X, STATUS_Y, TOOLBAR_H, Layout
@@ -60,7 +60,7 @@ class Renderer:
         hover_band = None
         if app.hover is not None and layout.in_canvas(app.hover):
             hover_band = band_for_y(layout.to_canvas(app.hover)[1])
-        key = (layout.size, app.tool, app.color, app.custom_color, app.slider.value, app.history.can_undo,
+        key = (layout.size, app.tool, app.color, app.custom_color, app.palette, app.slider.value, app.history.can_undo,
                app.history.can_redo, app.help_visible, hover_band)
         if self._chrome is None or self._chrome[0] != key:
             surface = pygame.Surface(layout.size)
@@ -124,7 +124,7 @@ class Renderer:
         if app.tool == "eraser":
             what = f"eraser · {width:g} px"
         else:
-            what = f"pen · {timbre_for_color(app.color)} {app.color} · {width:g} px = {volume_of(width)}"
+            what = f"pen · {app.timbre_of(app.color)} {app.color} · {width:g} px = {volume_of(width)}"
         self.text.blit(screen, what, layout.pt(CANVAS_ORIGIN[0], STATUS_Y), layout.px(19), INK)
         hint = "height = pitch · width = volume · colour = timbre      H: keys"
         self.text.blit(screen, hint, layout.pt(CANVAS_ORIGIN[0], STATUS_Y + 24), layout.px(17), MUTED)
