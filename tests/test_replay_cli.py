@@ -175,7 +175,10 @@ def test_speed_scales_the_recorded_timing(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     offsets = receiver.offsets_ms()
     duration_ms = drawing_from_json(MELODY).duration_ms()
-    assert offsets[-1] == pytest.approx(duration_ms / 4, abs=30.0)
+    # The last message's offset from the first is a quarter of the drawing's span. A loaded machine can delay the
+    # first message (shortening the span) or the last one; the bounds still tell speed 4 from speeds 2 and 1
+    # and from a replay that does not wait. How exact the timing is, is the benchmark's `replay_late_ms`.
+    assert duration_ms / 4 - 150.0 <= offsets[-1] <= duration_ms / 4 + 250.0, (offsets[-1], duration_ms)
     assert "late by p50" in proc.stdout
 
 

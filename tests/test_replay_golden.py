@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 
 # Timing: how late the replay plays is a benchmark figure (`bench --only replay`, docs/replay.md), not a
 # test assertion: on a loaded CI machine any ms bound would fail for reasons outside the code. The test
-# prints live vs replay timing for the record and checks only for gross errors (a replay that does not
-# wait, or waits at the wrong speed, is off by seconds).
+# prints live vs replay timing for the record and checks only for gross errors at the median (a replay
+# that does not wait, or waits at the wrong speed, is off by seconds).
 TIMING_MAX_MS = 250.0
 
 
@@ -137,4 +137,4 @@ def test_cli_replay_sends_the_live_osc_stream(live_recording):
               (("live vs replay", errors), ("live vs its clock", live_jitter), ("replay vs its clock", replay_jitter))}
     print("\n" + "\n".join(f"{name}: p50 {a:.2f} ms, p90 {b:.2f} ms, p99 {c:.2f} ms ({len(errors)} bundles)"
                              for name, (a, b, c) in report.items()))
-    assert max(errors) <= TIMING_MAX_MS
+    assert percentile(errors, 0.5) <= TIMING_MAX_MS, report  # a stalled moment on a busy machine is not a wrong pace
