@@ -248,8 +248,9 @@ def test_the_playhead_follows_midi_clock_at_90_and_140_bpm(synced_jack, tagged_o
     sequencer.write_line("bpm 140")
     assert heard.changes.wait_until(lambda: abs(transports(heard)[-1][1] - 140.0) <= TEMPO_BPM, 20), transports(heard)
     changed = time.monotonic()
-    assert heard.changes.wait_until(lambda: len(heard.notes_after(changed)) >= 1, 20), bridge.tail()
-    k, lag = lag_ms(sequencer, heard.notes_after(changed)[0], start)
+    # The pass under way when the change is reported may have been planned at the old tempo; the next is not.
+    assert heard.changes.wait_until(lambda: len(heard.notes_after(changed)) >= 2, 20), bridge.tail()
+    k, lag = lag_ms(sequencer, heard.notes_after(changed)[1], start)
     assert DUE_LAG_MS[0] <= lag <= DUE_LAG_MS[1], (k, lag)
 
     sequencer.write_line("stop")
