@@ -36,7 +36,8 @@ METADATA_FILE = "sound_cnn.json"
 METHODS: dict[str, tuple[str, ...]] = {"pitch": ("cnn", "dsp"), "volume": ("cnn", "dsp"), "timbre": ("cnn",)}
 BATCH = 32
 
-# The pitch's second opinion (measured by `train-sound` on the rendered training notes, docs/soundbank.md).
+# The pitch's second opinion (thresholds read off YIN's misses on the held-out GM programs and NSynth
+# train; measured by `train-sound`, docs/soundbank.md "Measured accuracy").
 LOUD_FRAMES_DB = 20.0  # the spectrum is the median of the frames within this of the loudest frame
 SUBHARMONIC_BELOW_PEAK_DB = 40.0  # nothing sounds at an f0 this far below the spectrum's loudest band
 HARMONIC_WITHIN_PEAK_DB = 30.0  # ... and the pitch is its first multiple that sounds within this of it
