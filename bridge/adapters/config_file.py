@@ -25,16 +25,23 @@ _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EE
 
 
 def save_config_table(path: Path, table: str, value: dict[str, Any] | None, *, what: str) -> Path:
-    """Set the top-level `[table]` of the config at `path` to `value` (None removes it); returns the file
-    written (the symlink's target). `what` names the setting in error messages ("the palette")."""
+    """Set `[table]` of the config at `path` to `value` (None removes it); a dotted name ("midi.mapping") is a
+    table inside another. Returns the file written (the symlink's target). `what` names the setting in error
+    messages ("the palette")."""
     import tomli_w
 
     target = _link_target(path, what)
     doc = _read(target, what)
+    *outer, name = table.split(".")
+    parent = doc
+    for key in outer:
+        parent = parent.setdefault(key, {})
+        if not isinstance(parent, dict):
+            raise ConfigError(f"config file {target}: [{key}] must be a table; not saving {what}")
     if value is None:
-        doc.pop(table, None)
+        parent.pop(name, None)
     else:
-        doc[table] = value
+        parent[name] = value
     mode = _permissions(target)
     try:
         write_atomically(target, lambda handle: tomli_w.dump(doc, handle), mode=mode)
@@ -46,8 +53,9 @@ def save_config_table(path: Path, table: str, value: dict[str, Any] | None, *, w
 def _unwritable(path: Path, exc: OSError, what: str) -> str:
     folder = path.parent
     problem = "cannot be written" if exc.errno in _NOT_WRITABLE else "could not take the new file"
-    return (f"cannot save {what} to {path}: the folder {folder} {problem} ({exc.strerror or exc}); make it "
-            "writable, or start with --config FILE in a writable folder (an empty file will do)")
+    return (f"cannot save {what} to {path}: the folder {folder} {problem} ({exc.strerror or exc}); "
+            f"make {folder} a writable folder, or start with --config FILE in a writable folder "
+            "(an empty file will do)")
 
 
 def _link_target(path: Path, what: str) -> Path:

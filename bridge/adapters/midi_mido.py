@@ -25,19 +25,15 @@ from __future__ import annotations
 
 import ast
 import ctypes
-import errno
 import functools
 import importlib.util
 import logging
 import re
-import stat
 import threading
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.atomic_write import write_atomically
 from bridge.core.events import ControlEvent
 from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
 from bridge.errors import BridgeError, ConfigError
@@ -376,66 +372,11 @@ class _Lister:
 
 
 def save_mapping(path: Path, mapping: MidiMapping) -> None:
-    """Write `[midi.mapping]` into the TOML config atomically, keeping every other table.
+    """Write `[midi.mapping]` into the TOML config atomically, keeping every other table
+    (bridge.adapters.config_file: symlinks followed, permissions kept, errors name the folder)."""
+    from bridge.adapters.config_file import save_config_table
 
-    A symlinked config is followed: the file it points to is replaced and the link stays. The file keeps
-    its permission bits (a private 0600 config stays private); a new one is 0644. A folder that cannot
-    be written is a ConfigError naming it and what to do. Comments in the file are not kept (tomllib and
-    tomli_w do not round-trip them).
-    """
-    import tomli_w
-
-    target = _link_target(path)
-    doc = _read_for_update(target)
-    midi = doc.setdefault("midi", {})
-    if not isinstance(midi, dict):
-        raise ConfigError(f"config file {target}: [midi] must be a table; not saving the MIDI mapping")
-    midi["mapping"] = mapping.to_dict()
-    try:
-        write_atomically(target, lambda handle: tomli_w.dump(doc, handle), mode=_permissions(target))
-    except OSError as exc:
-        raise ConfigError(_unwritable(target, exc)) from exc
-
-
-def _link_target(path: Path) -> Path:
-    """The file `path` names once symlinks are followed (a dangling link: the file it would create)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise ConfigError(f"config file {path}: cannot follow its symlinks ({exc}); not saving the MIDI mapping; "
-                          "point the link at a real file") from exc
-
-
-def _read_for_update(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except NotADirectoryError as exc:  # a folder on the way is a regular file
-        raise ConfigError(_unwritable(path, exc)) from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path}: {exc}; not saving the MIDI mapping") from exc
-
-
-def _permissions(path: Path) -> int:
-    """The existing file's permission bits, or 0644 for a new file."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return 0o644
-
-
-# Errors that mean the folder itself cannot take a new file (rather than e.g. a full disk).
-_NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
-
-
-def _unwritable(path: Path, exc: OSError) -> str:
-    folder = path.parent
-    reason = exc.strerror or str(exc)
-    problem = "cannot be written" if exc.errno in _NOT_WRITABLE else "could not take the new file"
-    return (f"cannot save the MIDI mapping to {path}: the folder {folder} {problem} ({reason}); "
-            f"make {folder} a writable folder, or start with --config FILE in a writable folder "
-            "(an empty file will do)")
+    save_config_table(path, "midi.mapping", mapping.to_dict(), what="the MIDI mapping")
 
 
 class MidiLearn:
