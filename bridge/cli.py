@@ -10,7 +10,7 @@ import sys
 
 from bridge import __version__
 from bridge.adapters.native_stderr import log_stream
-from bridge.errors import BridgeError, ConfigError
+from bridge.core.errors import BridgeError, ConfigError
 
 # Subcommand modules under bridge.commands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -36,8 +36,7 @@ DEFAULT_COMMAND: str | None = "play"  # the subcommand run when none is given: t
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="run_bridge.py",
+    parser = argparse.ArgumentParser(  # prog: how it was started, `run_bridge.py` or `pict2audio`
         description="Pict2Audio Bridge: drawing-to-sound instrument (draw, classify, match, send OSC).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -26,6 +27,7 @@ from bridge.app.live_session import LiveSession
 from bridge.app.session import SessionParts, build_engine
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.labels import PITCHES, Labels
+from bridge.core.matching import Matcher
 
 
 def tiny_bank() -> SoundBank:
@@ -44,13 +46,14 @@ def make_parts(osc_port: int, *, classifier: InkClassifier | None = None, extra_
 
     classifier = classifier or InkClassifier()
     bank = bank or tiny_bank()
-    engine = build_engine(classifier, bank)
+    matcher = Matcher(bank)
+    engine = build_engine(classifier, bank, matcher=matcher)
     sender = OscSender([("127.0.0.1", osc_port)])
     session = LiveSession(engine, [sender, *([audio] if audio is not None else []), *extra_sinks])
     config = Config(osc_targets=(("127.0.0.1", osc_port),), audio="none" if audio is None else "local",
                     control_port=control_port)
     control = None if control_port is None else OscControlServer(session, port=control_port)
-    return SessionParts(config, classifier, bank, engine._match, engine, session, sender, audio=audio,
+    return SessionParts(config, classifier, bank, matcher, engine, session, sender, audio=audio,
                         control=control).start()
 
 
@@ -165,7 +168,7 @@ class Rig:
         self.app.pump(frames=1)
 
     def window_pos(self, x: float, y: float) -> tuple[int, int]:
-        return self.app._layout().from_canvas(x, y)
+        return self.app.layout().from_canvas(x, y)
 
     def draw(self, points: list[tuple[float, float]], *, button: int = 1, pump_each: bool = False) -> None:
         """A stroke through canvas points, posted as window mouse events."""
@@ -177,6 +180,19 @@ class Rig:
                 self.app.pump(frames=1)
         post_mouse(pygame.MOUSEBUTTONUP, self.window_pos(*points[-1]), button=button)
         self.settle(lambda: len(self.rx.messages(END)) > ends)
+
+    def open_prompt(self, key: int) -> Any:
+        """Press Ctrl+key; the prompt it opens."""
+        post_key(key, pygame.KMOD_CTRL)
+        self.app.pump(frames=1)
+        assert self.app.prompt is not None, "no prompt opened"
+        return self.app.prompt
+
+    def answer_prompt(self, text: str) -> None:
+        """Type `text` over what the open prompt holds, then Enter."""
+        self.app.prompt.text = ""
+        post_text(text)
+        post_key(pygame.K_RETURN)
 
     def settle(self, until=lambda: True) -> None:
         self.app.pump(frames=2)

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from waiting import LineLog
 
-from bridge.core.bank import Sample, SoundBank
+from bridge.core.bank import Match, Sample, SoundBank
 from bridge.core.labels import PITCHES, TIMBRES, VOLUMES, Labels
+from bridge.core.protocol import Bundle, Message
 
 REPO = Path(__file__).resolve().parents[1]
 PD_PATCH = REPO / "patches" / "pict2audio.pd"
@@ -104,6 +105,28 @@ class VoiceWav:
     path: str
     frames: int
     labels: Labels
+
+    def match(self, score: float = 0.9) -> Match:
+        """The match of this sample with `score`, as a play message carries it."""
+        return Match(Sample(self.path, self.labels), score)
+
+
+class StepSender:
+    """Sends each call's messages as one bundle to 127.0.0.1:port, its t_ms `step_ms` after the previous one's."""
+
+    def __init__(self, port: int, step_ms: float = 100.0) -> None:
+        from bridge.adapters.osc_out import OscSender
+
+        self._sender = OscSender([("127.0.0.1", port)])
+        self._step_ms = step_ms
+        self._t_ms = 0.0
+
+    def __call__(self, *messages: Message) -> None:
+        self._t_ms += self._step_ms
+        self._sender(Bundle(messages, self._t_ms))
+
+    def close(self) -> None:
+        self._sender.close()
 
 
 def write_voice_wavs(folder: Path, *, b_name: str = "b4.wav") -> dict[str, VoiceWav]:

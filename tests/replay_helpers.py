@@ -9,8 +9,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 from waiting import Changes
@@ -126,3 +128,25 @@ def aligned_errors_ms(a_ms: list[float], b_ms: list[float]) -> list[float]:
     diffs = [a - b for a, b in zip(a_ms, b_ms)]
     center = percentile(diffs, 0.5)
     return [abs(d - center) for d in diffs]
+
+
+def record_live(drive: Callable[[Any], None], *, idle_s: float = 30.0, extra_sinks: Sequence[Any] = (),
+                **config: Any) -> tuple[Any, list[Received], Any]:
+    """A live session (build_session with these Config fields, no audio, OSC to a loopback OscRecorder) driven by
+    `drive(parts)`; once it is idle and all it sent has arrived: (the drawing it recorded, the datagrams received,
+    its parts, closed). Fails when the engine or a sink reported an error."""
+    from bridge.app.config import Config
+    from bridge.app.session import build_session
+
+    with OscRecorder() as receiver:
+        parts = build_session(Config(osc_targets=(("127.0.0.1", receiver.port),), audio="none", **config),
+                              extra_sinks=list(extra_sinks))
+        try:
+            drive(parts)
+            assert parts.session.wait_idle(idle_s)
+            receiver.wait_quiet()
+            drawing = parts.engine.drawing
+            assert not parts.engine.errors and not parts.session.sink_errors
+        finally:
+            parts.close()
+    return drawing, receiver.received, parts

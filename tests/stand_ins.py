@@ -2,8 +2,8 @@
 
 `InkClassifier` reads the labels the way SPEC §2 defines them, from the pixels: pitch from the mean
 row of the ink, volume from how many rows it covers (a horizontal line's thickness), timbre from the
-ink's mean colour. `fail` and `nan` make it raise or return NaN (an untrained model), and `calls`
-counts classifications.
+ink's mean colour. `fail` (or `fail_after`: that many classifications first) and `nan` make it raise or
+return NaN (an untrained model), and `calls` counts classifications.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ class InkClassifier:
 
     def __init__(self) -> None:
         self.fail = False
+        self.fail_after: int | None = None
         self.nan = False
         self.calls = 0
 
     def classify(self, image: np.ndarray) -> Prediction:
         self.calls += 1
-        if self.fail:
+        if self.fail or (self.fail_after is not None and self.calls > self.fail_after):
             raise RuntimeError("injected classifier failure")
         prediction = ink_prediction(image)
         if self.nan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import pytest
@@ -14,23 +15,14 @@ from bridge import __version__
 from bridge.app.config import Config
 from bridge.app.session import build_engine, build_session
 from bridge.core.bank import SoundBank
+from bridge.core.errors import ConfigError, SoundBankError
 from bridge.core.events import Clear, PenDown, PenUp
 from bridge.core.labels import band_for_y
-from bridge.errors import ConfigError, SoundBankError
 
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory) -> SoundBank:
     return wav_bank(tmp_path_factory.mktemp("bank"), volumes=("med",))
-
-
-@pytest.fixture
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(3.0)
-    yield sock
-    sock.close()
 
 
 def test_build_engine_records_versions_and_matches_the_bank(bank):
@@ -50,8 +42,8 @@ def test_build_engine_refuses_an_empty_bank():
         build_engine(InkClassifier(), SoundBank(()))
 
 
-def test_build_session_sends_osc_takes_control_and_closes_cleanly(bank, receiver):
-    config = Config(osc_targets=(receiver.getsockname(),), audio="local", control_port=0)
+def test_build_session_sends_osc_takes_control_and_closes_cleanly(bank, udp_receiver):
+    config = Config(osc_targets=(udp_receiver.getsockname(),), audio="local", control_port=0)
     seen = []
     parts = build_session(config, classifier=InkClassifier(), bank=bank, extra_sinks=[seen.append])
     try:
@@ -59,12 +51,12 @@ def test_build_session_sends_osc_takes_control_and_closes_cleanly(bank, receiver
         parts.session.post(PenDown(x=20, y=100, color="#000000", width_px=12))
         parts.session.post(PenUp())
         assert parts.session.wait_idle(5)
-        first = [m.address for m in OscBundle(receiver.recv(65536))]
+        first = [m.address for m in OscBundle(udp_receiver.recv(65536))]
         assert first[0] == "/pict2audio/stroke/begin" and first[-1] == "/pict2audio/play"  # onset down
-        end = OscBundle(receiver.recv(65536))
+        end = OscBundle(udp_receiver.recv(65536))
         assert [m.address for m in end] == ["/pict2audio/stroke/end"]
         SimpleUDPClient("127.0.0.1", parts.control.port).send_message("/pict2audio/trigger", [])
-        trigger = OscBundle(receiver.recv(65536))
+        trigger = OscBundle(udp_receiver.recv(65536))
         assert [m.address for m in trigger] == ["/pict2audio/play"]
         assert parts.session.wait_idle(5)
         assert len(seen) == 3  # extra sinks see the same bundles
@@ -81,4 +73,17 @@ def test_a_busy_control_port_is_a_clear_error_and_nothing_is_left_running(bank):
         assert parts.audio is None
         with pytest.raises(ConfigError, match="control-port"):
             parts.start()
-    assert parts.session._thread is None  # start() stopped (joined) the engine thread before raising
+    assert not parts.session.running  # start() stopped (joined) the engine thread before raising
+
+
+def test_a_built_session_is_out_of_the_garbage_collectors_reach(bank):
+    """A full collection never walks the model, the bank and the matcher's tables in the middle of a
+    performance: they are frozen once the session is built."""
+    parts = build_session(Config(osc_targets=(("127.0.0.1", 9),), audio="none"), classifier=InkClassifier(),
+                          bank=bank, start=False)
+    try:
+        tracked = gc.get_objects()
+        assert not any(o is parts.bank or o is parts.engine for o in tracked)
+        assert gc.get_freeze_count() > 0
+    finally:
+        parts.close()

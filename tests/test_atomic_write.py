@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.atomic_write import write_atomically
+from bridge.adapters.atomic_write import write_atomically
 
 
 def test_writes_and_replaces(tmp_path: Path):

@@ -40,7 +40,7 @@ for stroke_id, path in enumerate(sys.argv[1:], start=1):
     audio(Bundle((play_message(match, stroke_id), stroke_end_message(stroke_id)), 0.0))
 sounding = audio.sounding()
 audio(Bundle((voice_stop_message(1), clear_message(2)), 0.0))
-print(json.dumps({"enabled": audio.enabled, "played": audio.played, "cached": len(audio._sounds),
+print(json.dumps({"enabled": audio.enabled, "played": audio.played, "cached": len(audio.cached_paths),
                   "sounding": len(sounding)}))
 audio.close()
 audio.close()
@@ -91,6 +91,12 @@ SHORT_S = 0.05
 
 def play(audio: LocalAudio, path: str, stroke_id: int) -> None:
     audio(Bundle((play_message(Match(Sample(path, Labels(72, "med", "keyboard")), 1.0), stroke_id),), 0.0))
+
+
+def play_voices(audio: LocalAudio, tones: dict[str, str], *names: str) -> None:
+    """Play tones[names[0]] as voice 1, tones[names[1]] as voice 2, and so on."""
+    for stroke_id, name in enumerate(names, start=1):
+        play(audio, tones[name], stroke_id)
 
 
 class ChannelEnds:
@@ -169,8 +175,7 @@ def busy(number: int | None) -> bool:
 
 def test_three_overlapping_voices_sound_at_once_on_their_own_channels(mixer, tones):
     audio, _ = open_audio(voices=4)
-    for stroke_id in (1, 2, 3):
-        play(audio, tones[f"long{stroke_id}"], stroke_id)
+    play_voices(audio, tones, "long1", "long2", "long3")
     assert audio.sounding() == {1: tones["long1"], 2: tones["long2"], 3: tones["long3"]}
     channels = [audio.channel_of(stroke_id) for stroke_id in (1, 2, 3)]
     assert len(set(channels)) == 3
@@ -182,8 +187,7 @@ def test_three_overlapping_voices_sound_at_once_on_their_own_channels(mixer, ton
 
 def test_a_play_with_a_sounding_id_retriggers_it_and_fades_the_old_sound(mixer, tones):
     audio, ends = open_audio(voices=4)
-    play(audio, tones["long0"], 1)
-    play(audio, tones["long2"], 2)
+    play_voices(audio, tones, "long0", "long2")
     before = audio.channel_of(1)
     play(audio, tones["long1"], 1)
     after = audio.channel_of(1)
@@ -221,8 +225,7 @@ def test_trigger_id_0_is_a_voice_like_any_other(mixer, tones):
 
 def test_voice_stop_fades_only_that_voice(mixer, tones):
     audio, ends = open_audio(voices=4)
-    for stroke_id in (1, 2, 3):
-        play(audio, tones[f"long{stroke_id}"], stroke_id)
+    play_voices(audio, tones, "long1", "long2", "long3")
     channels = {stroke_id: audio.channel_of(stroke_id) for stroke_id in (1, 2, 3)}
     audio(Bundle((voice_stop_message(2),), 0.0))
     assert audio.sounding() == {1: tones["long1"], 3: tones["long3"]}
@@ -236,8 +239,7 @@ def test_voice_stop_fades_only_that_voice(mixer, tones):
 
 def test_clear_fades_every_voice(mixer, tones):
     audio, ends = open_audio(voices=4)
-    for stroke_id in (1, 2, 3):
-        play(audio, tones[f"long{stroke_id}"], stroke_id)
+    play_voices(audio, tones, "long1", "long2", "long3")
     channels = [audio.channel_of(stroke_id) for stroke_id in (1, 2, 3)]
     audio(Bundle((clear_message(3),), 0.0))
     assert audio.sounding() == {}
@@ -250,8 +252,7 @@ def test_clear_fades_every_voice(mixer, tones):
 
 def test_beyond_the_voice_limit_the_oldest_voice_is_stolen(mixer, tones):
     audio, ends = open_audio(voices=2)
-    play(audio, tones["long1"], 1)
-    play(audio, tones["long2"], 2)
+    play_voices(audio, tones, "long1", "long2")
     stolen = audio.channel_of(1)
     play(audio, tones["long3"], 3)
     assert audio.sounding() == {2: tones["long2"], 3: tones["long3"]}
@@ -266,8 +267,7 @@ def test_beyond_the_voice_limit_the_oldest_voice_is_stolen(mixer, tones):
 
 def test_a_retriggered_voice_counts_as_young_when_stealing(mixer, tones):
     audio, _ = open_audio(voices=2)
-    play(audio, tones["long1"], 1)
-    play(audio, tones["long2"], 2)
+    play_voices(audio, tones, "long1", "long2")
     play(audio, tones["long0"], 1)  # voice 1 starts again: voice 2 is now the one that sounded longest
     play(audio, tones["long3"], 3)
     assert audio.sounding() == {1: tones["long0"], 3: tones["long3"]}
@@ -276,8 +276,7 @@ def test_a_retriggered_voice_counts_as_young_when_stealing(mixer, tones):
 
 def test_a_finished_sample_frees_its_slot(mixer, tones):
     audio, ends = open_audio(voices=2)
-    play(audio, tones["long1"], 1)
-    play(audio, tones["short"], 2)
+    play_voices(audio, tones, "long1", "short")
     short = audio.channel_of(2)
     assert ends.wait(short), "the 50 ms sample did not end"
     assert audio.sounding() == {1: tones["long1"]}
@@ -324,7 +323,7 @@ def test_sounds_are_decoded_once_per_path_and_the_cache_is_bounded(mixer, tones)
     assert audio.open()
     for stroke_id, name in enumerate(("long0", "long1", "long0", "long2", "long0"), start=1):
         play(audio, tones[name], stroke_id)
-    assert list(audio._sounds) == [tones["long2"], tones["long0"]]  # long0 kept: the most recently used
+    assert audio.cached_paths == (tones["long2"], tones["long0"])  # long0 kept: the most recently used
     audio.close()
 
 

@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from conftest import REPO
 
+from benchmarks.figures.canvas import BENCH_NOTE_REPEATS, long_note_bank, receive_timed, timed_receiver
 from bridge.adapters.default_bank import default_bank
-from bridge.bench.canvas import BENCH_NOTE_REPEATS, long_note_bank, receive_timed, timed_receiver
 
 
 def test_a_datagram_arrives_while_it_is_sent_and_before_it_is_read():
@@ -56,7 +56,10 @@ def test_bench_canvas_json_reports_the_latencies_at_16_voices():
     out = json.loads(proc.stdout)
     for key in ("stroke_to_osc_ms", "pen_down_to_play_ms", "frame_ms"):
         assert all(math.isfinite(out[key][q]) and out[key][q] > 0 for q in ("p50", "p99")), key
-    assert out["stroke_to_osc_ms"]["n"] == 200 and out["pen_down_to_play_ms"]["n"] == 50
+    # 200 events are measured; a stroke has four, one of them the pen down (an event whose datagram did
+    # not come within 0.5 s is counted as missed instead)
+    assert out["stroke_to_osc_ms"]["n"] == 200
+    assert abs(out["pen_down_to_play_ms"]["n"] - 50) <= out["stroke_to_osc_ms_missed"]
     assert out["stroke_to_osc_ms_session"].startswith("committed model + default bank")
     assert out["frame_ms_voice_limit"] == 16 and out["frame_ms_voices_sounding_p50"] == 16
     if sys.platform.startswith("linux"):

@@ -17,7 +17,6 @@ from canvas_harness import (
     make_parts,
     post_key,
     post_mouse,
-    post_text,
     tiny_bank,
     watch_saves,
 )
@@ -117,7 +116,7 @@ def test_a_resized_window_maps_to_the_same_canvas_px(rig):
     pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(1500, 930), w=1500, h=930))
     rig.app.pump(frames=2)
     assert pygame.display.get_surface().get_size() == (1500, 930)
-    assert rig.app._layout().canvas_rect.size == (600, 600)
+    assert rig.app.layout().canvas_rect.size == (600, 600)
     rig.draw(line(320.0))
     points = rig.link.engine.drawing.strokes[0].points
     assert all(abs(p.y - 320.0) <= 1.0 for p in points) and abs(points[0].x - 40) <= 1.0
@@ -128,12 +127,8 @@ def test_a_resized_window_maps_to_the_same_canvas_px(rig):
 def test_save_and_open_through_the_prompts(rig, tmp_path, monkeypatch):
     saves = watch_saves(monkeypatch)
     rig.draw(line(200.0))
-    post_key(pygame.K_s, pygame.KMOD_CTRL)
-    rig.app.pump(frames=1)
-    assert rig.app.prompt is not None and rig.app.prompt.text.startswith(str(tmp_path))
-    rig.app.prompt.text = ""
-    post_text(str(tmp_path / "song"))
-    post_key(pygame.K_RETURN)
+    assert rig.open_prompt(pygame.K_s).text.startswith(str(tmp_path))
+    rig.answer_prompt(str(tmp_path / "song"))
     rig.app.pump(frames=1)
     assert rig.app.prompt is None
     saves.get(timeout=5)  # the save thread is done
@@ -263,7 +258,7 @@ def test_drawing_while_the_model_loads_is_kept_and_sent_when_ready(tmp_path):
     try:
         app.pump(frames=1)
         assert app.hud_state().status == "loading"
-        lay = app._layout()
+        lay = app.layout()
         post_mouse(pygame.MOUSEBUTTONDOWN, lay.from_canvas(50, 300))
         post_mouse(pygame.MOUSEMOTION, lay.from_canvas(150, 300))
         post_mouse(pygame.MOUSEBUTTONUP, lay.from_canvas(250, 300))

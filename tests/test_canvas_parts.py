@@ -11,11 +11,11 @@ from PIL import Image
 from bridge.adapters.drawing_files import json_and_png_paths, load_drawing_file, save_drawing
 from bridge.core.bank import Match, Sample
 from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.errors import BridgeError, ConfigError, DrawingError
 from bridge.core.events import PenDown
 from bridge.core.labels import Labels, Prediction
 from bridge.core.protocol import Bundle
 from bridge.core.raster import rasterise
-from bridge.errors import BridgeError, ConfigError, DrawingError
 from bridge.ui.history import History
 from bridge.ui.hud import HudState, hud_lines
 from bridge.ui.keys import KeyMap, parse_chord

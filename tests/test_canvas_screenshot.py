@@ -30,7 +30,7 @@ DRAW_AND_GRAB = textwrap.dedent("""
     app.open()
     app.pump(frames=2)
     post_key(pygame.K_5)  # string (red)
-    layout = app._layout()
+    layout = app.layout()
     post_mouse(pygame.MOUSEBUTTONDOWN, layout.from_canvas(60, 200))
     for i in range(1, 30):
         post_mouse(pygame.MOUSEMOTION, layout.from_canvas(60 + 10 * i, 200 - 3 * i))

@@ -23,9 +23,9 @@ from bridge.core.drawing import (
     drawing_from_dict,
     drawing_from_json,
 )
+from bridge.core.errors import DrawingError
 from bridge.core.events import ReleaseOverrides, SetOverride, Trigger
 from bridge.core.raster import rasterise, scaled_to_canvas
-from bridge.errors import DrawingError
 
 
 def sample_drawing() -> Drawing:

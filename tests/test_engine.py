@@ -8,6 +8,7 @@ from stand_ins import InkClassifier, label_matcher
 
 from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
 from bridge.core.engine import Engine, EngineConfig
+from bridge.core.errors import LabelError
 from bridge.core.events import (
     Clear,
     LoadDrawing,
@@ -18,9 +19,8 @@ from bridge.core.events import (
     SetOverride,
     Trigger,
 )
-from bridge.core.labels import VOLUMES, Labels, Prediction, band_for_y, timbre_for_rgb
+from bridge.core.labels import VOLUMES, Labels, band_for_y, timbre_for_rgb
 from bridge.core.replay import session_events
-from bridge.errors import LabelError
 
 
 def make_engine(*, label_by: str = "stroke", onset: str = "down", **config) -> Engine:
@@ -165,19 +165,14 @@ def test_canvas_mode_load_classifies_the_picture():
 
 
 def test_a_failing_classifier_is_contained_and_the_last_state_kept():
-    calls = {"n": 0}
+    flaky = InkClassifier()
+    flaky.fail_after = 1
 
-    def flaky(image):
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise RuntimeError("model exploded")
-        return InkClassifier().classify(image)
-
-    engine = Engine(classify=flaky, match=label_matcher, config=EngineConfig(mode=PlayMode(onset="up")))
+    engine = Engine(classify=flaky.classify, match=label_matcher, config=EngineConfig(mode=PlayMode(onset="up")))
     bundles = draw_line(engine, y=100)
     assert names(bundles[-1])[-2:] == ["play", "stroke/end"]  # the stroke still plays
     assert engine.prediction is not None
-    assert engine.errors and "model exploded" in engine.errors[-1]
+    assert engine.errors and "injected classifier failure" in engine.errors[-1]
 
 
 def test_a_failing_matcher_is_contained():
@@ -242,10 +237,10 @@ def test_event_times_are_quantised_like_the_saved_file():
 
 
 def test_a_classifier_returning_nan_is_contained():
-    def nan_classifier(image):
-        return Prediction.from_probabilities([float("nan")] * 12, [0.1, 0.8, 0.1], [0.125] * 8)
+    nan_classifier = InkClassifier()
+    nan_classifier.nan = True
 
-    engine = Engine(classify=nan_classifier, match=label_matcher)
+    engine = Engine(classify=nan_classifier.classify, match=label_matcher)
     bundle = engine.handle(PenDown(t_ms=0, x=10, y=10, color="#000000", width_px=4))
     assert names(bundle) == ["stroke/begin"]
     assert "non-finite" in engine.errors[-1]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from example_drawings import example_drawings, main
 from PIL import Image
 from replay_helpers import EXAMPLES
 
@@ -15,13 +16,12 @@ from bridge.core.engine import EngineConfig
 from bridge.core.labels import PITCHES, pitch_for_y, timbre_for_color, volume_for_width
 from bridge.core.raster import rasterise
 from bridge.core.replay import session_events
-from bridge.examples import example_drawings, main
 
 
 def test_committed_examples_match_the_generator():
     for name, drawing in example_drawings().items():
         saved = drawing_from_json((EXAMPLES / f"{name}.json").read_bytes())
-        assert saved == drawing, f"data/drawings/{name}.json is stale: run python -m bridge.examples"
+        assert saved == drawing, f"data/drawings/{name}.json is stale: run python tests/example_drawings.py"
         png = np.asarray(Image.open(EXAMPLES / f"{name}.png").convert("RGB"))
         assert np.array_equal(png, rasterise(saved))
 

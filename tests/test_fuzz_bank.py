@@ -18,20 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_sound_features import (
+from audio_files import (
     file_permissions_enforced,
     huge_claim_flac_bytes,
     huge_claim_wav_bytes,
     non_finite_wav_bytes,
+    strict_json,
     tone_bytes,
     traced_peak_bytes,
     wav_bytes,
     write_bytes,
     zero_frames_wav_bytes,
 )
-from test_sound_index import strict_json
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.adapters.soundbank_index import update_index
 from bridge.commands.index import json_lines

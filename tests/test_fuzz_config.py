@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from bridge.adapters.midi_mido import mido_backend_names
 from bridge.app.config import KNOWN_KEYS, MAX_LATENCY_MS, Config, add_session_options, load_config
 from bridge.core.drawing import LABEL_MODES, ONSETS
+from bridge.core.errors import ConfigError
 from bridge.core.midi_mapping import MidiMapping
-from bridge.errors import ConfigError
 
 SETTINGS = settings(derandomize=True, max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

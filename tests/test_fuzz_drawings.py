@@ -29,10 +29,10 @@ from bridge.core.drawing import (
     canvas_scale,
     drawing_from_json,
 )
+from bridge.core.errors import DrawingError
 from bridge.core.events import ReleaseOverrides, SetOverride, Trigger
 from bridge.core.labels import CLASSES, PITCHES, format_hex_color
 from bridge.core.raster import rasterise
-from bridge.errors import DrawingError
 
 
 def fuzz(max_examples: int) -> settings:

@@ -14,17 +14,8 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_osc_control import (
-    Rig,
-    close_rig,
-    nested_bundle,
-    next_outcome,
-    open_rig,
-    osc_string,
-    raw_bundle,
-    raw_message,
-    sync,
-)
+from osc_control_rig import Rig, close_rig, next_outcome, open_rig, sync
+from osc_datagrams import nested_bundle, osc_string, raw_bundle, raw_message
 
 from bridge.app.live_session import MAX_WAITING
 from bridge.core.labels import PITCHES

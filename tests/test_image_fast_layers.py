@@ -10,9 +10,9 @@ pytestmark = pytest.mark.slow  # builds Keras layers (imports TensorFlow)
 
 @pytest.fixture(scope="module")
 def custom():
-    from bridge.training.image_train import _custom_layers
+    from bridge.training.image_layers import CUSTOM_OBJECTS
 
-    return _custom_layers()
+    return CUSTOM_OBJECTS
 
 
 def test_place_gain_equals_the_gain_upsampled_to_every_pixel_of_its_place(custom):

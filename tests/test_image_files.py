@@ -13,7 +13,7 @@ from PIL import Image
 
 from bridge.adapters import image_files
 from bridge.adapters.image_files import MAX_IMAGE_PIXELS, load_canvas_image
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
 
 ORIENTATION_TAG = 0x0112
 # EXIF orientation -> how a camera stored the upright picture (the inverse of what a viewer applies).

@@ -15,10 +15,10 @@ from conftest import REPO
 from bridge.adapters.image_classifier import DEFAULT_MODEL_DIR, ImageClassifier, load_image_classifier
 from bridge.adapters.image_files import load_canvas_image
 from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.errors import ModelError
 from bridge.core.labels import HEADS, PITCHES, band_center_y
 from bridge.core.preprocess import INPUT_SIZE_PX, PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, downsample, preprocess
 from bridge.core.raster import background_image, rasterise
-from bridge.errors import ModelError
 from bridge.training.image_data import DataRecipe, generate_sample, ink_shares, labels_from_shares, margins
 
 FIXED_SEED = 424242  # neither the training (1) nor the validation (2) seed
@@ -38,7 +38,7 @@ def test_committed_model_matches_this_code(classifier):
     assert (DEFAULT_MODEL_DIR / "model.tflite").stat().st_size < 2_000_000
     for name in ("model.keras", "training_curves.png", *(f"confusion_{h}.png" for h in HEADS)):
         assert (DEFAULT_MODEL_DIR / name).is_file(), name
-    # The bar: 0.99 for every head on decidable validation drawings (the committed model measures
+    # The accuracy target: 0.99 for every head on decidable validation drawings (the committed model measures
     # pitch 0.997, volume 0.990, timbre 0.993)
     for head in HEADS:
         assert meta["accuracy"]["validation_decidable"][head] >= 0.99, (head, meta["accuracy"])

@@ -12,8 +12,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from audio_files import file_permissions_enforced, write_tone
 from conftest import REPO
-from test_sound_features import file_permissions_enforced, write_tone
 
 from bridge.adapters import sound_classifier
 from bridge.adapters.label_corrections import (
@@ -25,7 +25,7 @@ from bridge.adapters.label_corrections import (
     sidecar_paths,
 )
 from bridge.adapters.soundbank_index import load_bank, read_index, update_index
-from bridge.errors import SoundBankError
+from bridge.core.errors import SoundBankError
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pygame
 import pytest
-from canvas_harness import Rig, line, post_key, post_text
-from test_sound_features import write_tone
+from audio_files import write_tone
+from canvas_harness import Rig, line, post_key
 
 from bridge.adapters.label_corrections import SIDECAR_NAME
 from bridge.adapters.soundbank_index import load_bank
@@ -40,12 +40,8 @@ def rig(tmp_path, folder):
 
 def correct(rig, text: str) -> None:
     """Ctrl+L, type `text` over the prefilled labels, Enter; waits until the correction is in use."""
-    post_key(pygame.K_l, pygame.KMOD_CTRL)
-    rig.app.pump(frames=1)
-    assert rig.app.prompt is not None
-    rig.app.prompt.text = ""
-    post_text(text)
-    post_key(pygame.K_RETURN)
+    rig.open_prompt(pygame.K_l)
+    rig.answer_prompt(text)
     rig.app.pump(frames=1)
     assert rig.app.prompt is None
     assert rig.editor.applied.wait(10.0)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from conftest import REPO
+from readme_tables import table_after
+
+from bridge.core.errors import LabelError
 from bridge.core.labels import (
     CLASSES,
     PALETTE_HEX,
@@ -24,13 +29,14 @@ from bridge.core.labels import (
     timbre_for_rgb,
     volume_for_width,
 )
-from bridge.errors import LabelError
 
 
 def test_label_space_is_the_spec_table():
-    assert list(PITCHES) == list(range(69, 81))
-    assert VOLUMES == ("low", "med", "high")
-    assert TIMBRES == ("brass", "guitar", "keyboard", "organ", "string", "vocal", "flute", "reed")
+    classes = {row[0].strip("`"): row[1] for row in table_after("## 1. The label space", REPO / "docs" / "spec.md")}
+    lowest, highest = map(int, re.match(r"MIDI notes (\d+)\.\.(\d+)", classes["pitch"]).groups())
+    assert list(PITCHES) == list(range(lowest, highest + 1))
+    assert tuple(re.findall(r"`(\w+)`", classes["volume"])) == VOLUMES
+    assert tuple(re.findall(r"`(\w+)`", classes["timbre"])) == TIMBRES  # in the contract's order
     assert class_index("pitch", 69) == 0 and class_index("pitch", 80) == 11
 
 

@@ -18,6 +18,7 @@ from bridge.app.live_session import LiveSession
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.drawing import drawing_from_json
 from bridge.core.engine import Engine, EngineConfig
+from bridge.core.errors import SoundBankError
 from bridge.core.events import Clear, PenDown, PenMove, PenUp, SetRegister
 from bridge.core.labels import (
     NO_OVERRIDES,
@@ -31,7 +32,6 @@ from bridge.core.labels import (
 )
 from bridge.core.matching import D_MAX, W_SEMITONE, W_TIMBRE, W_VOLUME_STEP, Matcher, tie_key
 from bridge.core.replay import session_events
-from bridge.errors import SoundBankError
 
 
 def bank_of(*labels: tuple[int, str, str], copies: int = 1) -> SoundBank:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import stat
 import subprocess
 import sys
@@ -22,12 +23,14 @@ from pathlib import Path
 import mido
 import pytest
 from conftest import REPO
+from waiting import next_item
 
-from bridge.adapters.midi_mido import MidiInput, MidiLearn, save_mapping
+from bridge.adapters.midi_mido import MidiInput
+from bridge.app.midi_wiring import MidiLearn, save_mapping
 from bridge.commands import midi_learn
+from bridge.core.errors import ConfigError
 from bridge.core.events import ControlEvent, SetOverride
 from bridge.core.midi_mapping import Binding, MidiMapping
-from bridge.errors import ConfigError
 
 MAPPING = MidiMapping().bind("volume", Binding("cc", 21))
 CONFIG = '[osc]\ntargets = ["127.0.0.1:9100"]\n[midi]\ninput = "nano"\n'
@@ -41,14 +44,20 @@ def saved_volume(path: Path) -> str:
     return tomllib.loads(path.read_text())["midi"]["mapping"]["volume"]
 
 
+def a_config(path: Path, mode: int = 0o644) -> Path:
+    """CONFIG written at `path` (its folder made) with this mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CONFIG)
+    path.chmod(mode)
+    return path
+
+
 # -- permissions ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
 def test_the_config_keeps_its_permissions(tmp_path: Path, mode: int):
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    path.chmod(mode)
+    path = a_config(tmp_path / "config.toml", mode)
     save_mapping(path, MAPPING)
     assert mode_of(path) == mode and saved_volume(path) == "cc 21"
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
@@ -64,11 +73,8 @@ def test_a_new_config_is_0644(tmp_path: Path):
 
 
 def test_a_symlinked_config_is_followed_and_the_link_kept(tmp_path: Path):
-    dotfiles = tmp_path / "dotfiles"
-    dotfiles.mkdir()
-    real = dotfiles / "pict2audio.toml"
-    real.write_text(CONFIG)
-    real.chmod(0o600)
+    real = a_config(tmp_path / "dotfiles" / "pict2audio.toml", 0o600)
+    dotfiles = real.parent
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     link = config_dir / "config.toml"
@@ -116,35 +122,38 @@ def test_a_folder_that_is_a_regular_file_is_named_with_what_to_do(tmp_path: Path
 
 
 CHILD = textwrap.dedent("""
+    import queue
     import sys
     from pathlib import Path
 
     import mido
 
-    from bridge.adapters.midi_mido import MidiInput, MidiLearn, save_mapping
+    from bridge.adapters.midi_mido import MidiInput
+    from bridge.app.midi_wiring import MidiLearn, save_mapping
     from bridge.core.midi_mapping import Binding, MidiMapping
-    from bridge.errors import ConfigError
+    from bridge.core.errors import ConfigError
 
     path = Path(sys.argv[1])
     try:
         save_mapping(path, MidiMapping().bind("volume", Binding("cc", 21)))
     except ConfigError as exc:
         print("save_mapping:", exc)
-    posted = []
-    midi = MidiInput("memory", post=posted.append)
+    posted = queue.Queue()
+    midi = MidiInput("memory", post=posted.put)
     learn = MidiLearn(midi, path, notify=lambda text: print("HUD:", text))
     learn.arm("volume")
-    midi._on_message(mido.Message("control_change", control=22, value=100))  # bound, not saved
-    midi._on_message(mido.Message("control_change", control=22, value=0))  # and in use at once
-    print("posted:", posted)
+    controller = mido.ports.EchoPort(name="memory")  # what the controller sends, the input reads
+    midi.attach(controller)
+    controller.send(mido.Message("control_change", control=22, value=100))  # bound, not saved
+    controller.send(mido.Message("control_change", control=22, value=0))  # and in use at once
+    print("posted:", [posted.get(timeout=10)])
+    midi.close()
 """)
 
 
 def test_a_read_only_folder_is_named_and_midi_learn_goes_on(tmp_path: Path):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    path = folder / "config.toml"
-    path.write_text(CONFIG)
+    path = a_config(tmp_path / "locked" / "config.toml")
+    folder = path.parent
     folder.chmod(0o555)
     without_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
     command = [*(without_override if os.geteuid() == 0 else []), sys.executable, "-c", CHILD, str(path)]
@@ -168,16 +177,24 @@ def test_a_read_only_folder_is_named_and_midi_learn_goes_on(tmp_path: Path):
 def test_midi_learn_in_the_canvas_notifies_and_the_session_goes_on(tmp_path: Path):
     not_a_folder = tmp_path / "settings"
     not_a_folder.write_text("")
-    posted: list[ControlEvent] = []
-    shown: list[str] = []
-    midi = MidiInput("memory", post=posted.append)
-    learn = MidiLearn(midi, not_a_folder / "config.toml", notify=shown.append)
+    posted: queue.Queue[ControlEvent] = queue.Queue()
+    shown: queue.Queue[str] = queue.Queue()
+    midi = MidiInput("memory", post=posted.put)
+    learn = MidiLearn(midi, not_a_folder / "config.toml", notify=shown.put)
     learn.arm("volume")
-    midi._on_message(mido.Message("control_change", control=22, value=100))  # the backend's callback
-    assert shown[-1].startswith("MIDI learn: volume = cc 22 in use, NOT saved: cannot save the MIDI mapping")
-    assert f"the folder {not_a_folder} cannot be written" in shown[-1]
-    midi._on_message(mido.Message("control_change", control=22, value=127))
-    assert posted == [SetOverride(head="volume", value="high")]
+    controller = mido.ports.EchoPort(name="memory")  # what the controller sends, the input reads
+    midi.attach(controller)
+    try:
+        controller.send(mido.Message("control_change", control=22, value=100))
+        learned = next_item(shown, lambda text: text.startswith("MIDI learn: volume ="), timeout_s=10)
+        assert learned is not None and learned.startswith(
+            "MIDI learn: volume = cc 22 in use, NOT saved: cannot save the MIDI mapping"), learned
+        assert f"the folder {not_a_folder} cannot be written" in learned
+        controller.send(mido.Message("control_change", control=22, value=127))
+        assert posted.get(timeout=10) == SetOverride(head="volume", value="high")  # the learning move posted nothing
+        assert posted.empty()
+    finally:
+        midi.close()
 
 
 def test_headless_midi_learn_reports_an_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -15,11 +15,13 @@ from stand_ins import InkClassifier, label_matcher
 from waiting import next_item
 
 from bridge.adapters.midi_file import midi_file_controls
-from bridge.adapters.midi_mido import MidiInput, MidiLearn, save_mapping
+from bridge.adapters.midi_mido import MidiInput
 from bridge.app.config import add_session_options, load_config
 from bridge.app.live_session import LiveSession
+from bridge.app.midi_wiring import MidiLearn, save_mapping
 from bridge.core.drawing import drawing_from_json
 from bridge.core.engine import Engine
+from bridge.core.errors import BridgeError, ConfigError
 from bridge.core.events import (
     ControlEvent,
     PenDown,
@@ -32,7 +34,6 @@ from bridge.core.events import (
 )
 from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
 from bridge.core.replay import session_events
-from bridge.errors import BridgeError, ConfigError
 
 
 def note_on(note: int, velocity: int = 100, channel: int = 0) -> dict:

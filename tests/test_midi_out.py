@@ -15,14 +15,16 @@ import mido.ports
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from readme_tables import README, table_after
 from stand_ins import InkClassifier, label_matcher
-from test_readme_osc import table_after
 
+from bridge.adapters.midi_file import ticks, write_midi_file
 from bridge.adapters.midi_mido import find_port
-from bridge.adapters.midi_out_mido import MidiOutput, ticks, write_midi_file
+from bridge.adapters.midi_out_mido import MidiOutput
 from bridge.app.config import Config, add_session_options, load_config
 from bridge.core.bank import Sample, SoundBank
 from bridge.core.engine import Engine
+from bridge.core.errors import BridgeError, ConfigError
 from bridge.core.events import Clear, PenDown, PenMove, PenUp, Trigger
 from bridge.core.labels import TIMBRES, VOLUMES, Labels
 from bridge.core.midi_out import (
@@ -36,7 +38,6 @@ from bridge.core.midi_out import (
     timeline,
 )
 from bridge.core.protocol import ADDRESSES, Bundle, Message
-from bridge.errors import BridgeError, ConfigError
 
 PLAY, STOP, END, CLEAR = (ADDRESSES[k].path for k in ("play", "voice_stop", "stroke_end", "clear"))
 
@@ -588,9 +589,7 @@ def _timed_messages(path: Path) -> list[tuple[float, mido.Message]]:
 def test_the_readme_config_example_is_a_valid_midi_out_table():
     import tomllib
 
-    from test_readme_osc import README_WITH_TABLES
-
-    text = README_WITH_TABLES.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    text = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
     example = tomllib.loads(text.split("```toml\n", 1)[1].split("```", 1)[0])
     assert example["midi"]["output"] == "virtual"
     assert MidiOutMapping.from_dict(example["midi"]["out"]) == MidiOutMapping()  # it shows the defaults

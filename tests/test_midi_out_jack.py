@@ -1,6 +1,6 @@
 """MIDI out over real ports: the bridge process -> python-rtmidi output -> JACK (dummy driver) -> a mido input.
 
-As in test_midi_rtmidi_jack.py (whose helpers and `jack` and `osc` fixtures these tests use), no JACK port
+As in test_midi_rtmidi_jack.py (the helpers of jack_rig.py, conftest's `jack` and `osc` fixtures), no JACK port
 is opened in the pytest process: the bridge runs as the user runs it (`run_bridge.py replay|play ...
 --midi-out ...`) and the receiver is `MidiReceiver` (a mido input on JACK in a child process, printing each
 message with its arrival time). Without jackd these tests FAIL: they never skip. The server runs in JACK's
@@ -16,24 +16,20 @@ from pathlib import Path
 
 import mido
 import pytest
-import test_midi_rtmidi_jack
+from jack_rig import HEARD_WITHIN_S, REPO, RESEND_S, Jack, Osc, errors, play
+from osc_peers import free_udp_port
 from pythonosc.udp_client import SimpleUDPClient
-from test_midi_rtmidi_jack import REPO, Jack, Osc, errors, free_udp_port, play
 
-from bridge.adapters.jack_dummy import JACK_BACKEND, ChildProcess, JackError, MidiReceiver
+from benchmarks.jack_dummy import JACK_BACKEND, ChildProcess, JackError, MidiReceiver
 from bridge.core.labels import TIMBRES
 from bridge.core.midi_out import DEFAULT_VELOCITY
 
-jack = test_midi_rtmidi_jack.jack  # its fixture: a private JACK server for each test
-osc = test_midi_rtmidi_jack.osc  # its fixture, used through `heard`
 MELODY = REPO / "data" / "drawings" / "melody.json"
-RESEND_S = 0.3
-HEARD_WITHIN_S = 20.0
 
 
 @pytest.fixture
 def heard(request: pytest.FixtureRequest) -> Osc:
-    """test_midi_rtmidi_jack's OSC listener on loopback."""
+    """conftest's `osc`: the bridge's OSC on loopback."""
     return request.getfixturevalue("osc")
 
 

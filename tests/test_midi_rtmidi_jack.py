@@ -17,139 +17,16 @@ same program), and MIDI in one JACK port keeps its order, so a late copy never l
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import mido
-import pytest
-from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_server import BlockingOSCUDPServer
+from jack_rig import HEARD_WITHIN_S, REPO, RESEND_S, controller, errors, move, play, until_heard
+from osc_peers import free_udp_port
 from pythonosc.udp_client import SimpleUDPClient
-from waiting import Changes
 
-from bridge.adapters.jack_dummy import JACK_BACKEND, ChildProcess, JackError, MidiSender, jack_dummy_server
-
-REPO = Path(__file__).resolve().parents[1]
-RESEND_S = 0.3  # a move not heard within this long is sent again
-HEARD_WITHIN_S = 20.0  # ... until this long has passed: then MIDI did not reach OSC, and the test fails
-
-
-class Jack:
-    """A private JACK server (its name) and the child processes started in it (`start(child)`)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.children: list[ChildProcess] = []
-
-    def start(self, child: ChildProcess) -> ChildProcess:
-        self.children.append(child)
-        return child
-
-
-@pytest.fixture
-def jack() -> Iterator[Jack]:
-    """A server of its own for each test (0.3 s to start): a test's dead clients never stall the next one.
-
-    At the end the server stops first, while its clients are alive and answer it (it is gone at once),
-    then the bridge and the controllers are SIGKILLed: no port is ever closed gracefully.
-    """
-    server = jack_dummy_server(period_frames=1024)  # a long period leaves slack on a busy machine
-    try:
-        jack = Jack(server.__enter__())  # sets JACK_DEFAULT_SERVER, inherited by the children
-    except JackError as exc:
-        pytest.fail(f"{exc} (CI installs jackd2; these tests need a real JACK MIDI port)")
-    try:
-        yield jack
-    finally:
-        try:
-            server.__exit__(None, None, None)
-        finally:
-            for child in reversed(jack.children):
-                child.kill()
-
-
-class Osc:
-    """A python-osc server on loopback collecting (address, args) of everything the bridge sends, in the
-    order it arrives (one thread: a late datagram is never overtaken in the list)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, tuple]] = []
-        self.changes = Changes()  # wakes a wait on every message received
-        dispatcher = Dispatcher()
-        dispatcher.set_default_handler(self._receive)
-        self.server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _receive(self, address: str, *args: object) -> None:
-        with self.changes:
-            self.received.append((address, args))
-
-    def args(self, address: str) -> list[tuple]:
-        return [args for a, args in list(self.received) if a == address]
-
-    def overrides(self) -> list[tuple]:
-        return self.args("/pict2audio/override")
-
-    def last_override(self) -> tuple | None:
-        overrides = self.overrides()
-        return overrides[-1] if overrides else None
-
-
-@pytest.fixture
-def osc() -> Iterator[Osc]:
-    osc = Osc()
-    yield osc
-    osc.server.shutdown()
-    osc.server.server_close()
-
-
-def play(jack: Jack, osc: Osc, *args: str, verbosity: str = "-v") -> ChildProcess:
-    """`run_bridge.py -v play --audio none --osc 127.0.0.1:<osc> ARGS` with SDL's dummy drivers, in `jack`."""
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "PYGAME_HIDE_SUPPORT_PROMPT": "1",
-           "JACK_DEFAULT_SERVER": jack.name, "JACK_NO_START_SERVER": "1"}
-    return jack.start(ChildProcess([sys.executable, "run_bridge.py", verbosity, "play", "--audio", "none",
-                                    "--osc", f"127.0.0.1:{osc.port}", *args], cwd=REPO, env=env))
-
-
-def controller(jack: Jack, client: str, port: str, **kwargs) -> MidiSender:
-    """A controller process in `jack`: a virtual output `client:port`, or connected to `connect_to`."""
-    try:
-        return jack.start(MidiSender(client, port, **kwargs))  # type: ignore[return-value]
-    except JackError as exc:
-        pytest.fail(str(exc))
-
-
-def until_heard(send: Callable[[], None], heard: Callable[[], bool], what: str, *,
-                bridge: ChildProcess, osc: Osc, timeout_s: float = HEARD_WITHIN_S) -> None:
-    """send(), and again after each RESEND_S without heard() (JACK may drop a message); fail after timeout_s.
-
-    heard() is checked on every OSC message received (and once more at each resend: it may also read the
-    bridge's output, which does not wake this wait)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        send()
-        if osc.changes.wait_until(heard, min(RESEND_S, max(0.0, deadline - time.monotonic()))):
-            return
-        if not bridge.alive():
-            pytest.fail(f"the bridge exited ({bridge.proc.returncode}) waiting for {what}:\n{bridge.tail()}")
-    pytest.fail(f"{what}: not heard on OSC within {timeout_s:g} s; OSC received {osc.received[-8:]}\n"
-                f"bridge output:\n{bridge.tail()}")
-
-
-def move(keys: MidiSender, bridge: ChildProcess, osc: Osc, message: mido.Message,
-         heard: Callable[[], bool]) -> None:
-    until_heard(lambda: keys.send(message), heard, f"{message} (from {keys.connected_to})", bridge=bridge, osc=osc)
-
-
-def errors(bridge: ChildProcess) -> list[str]:
-    return [line for line in bridge.output() if line.startswith(("ERROR", "CRITICAL", "Traceback"))]
+from benchmarks.jack_dummy import JACK_BACKEND, ChildProcess
 
 
 def test_virtual_input_notes_ccs_and_programs_reach_osc(jack, osc):
@@ -275,8 +152,3 @@ def test_midi_learn_command(jack, tmp_path):
     text = path.read_text()
     assert 'pitch = "note 48"' in text and "127.0.0.1:9100" in text
 
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

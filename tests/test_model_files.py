@@ -22,7 +22,8 @@ from conftest import REPO
 
 from bridge import cli
 from bridge.adapters import image_classifier, sound_classifier
-from bridge.errors import ModelError
+from bridge.adapters.litert_model import LiteRTRunner
+from bridge.core.errors import ModelError
 
 PNG_BYTES = (REPO / "models" / "image" / "confusion_volume.png").read_bytes()
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 128340\n"
@@ -206,7 +207,7 @@ def test_sound_default_methods_must_name_a_method_of_each_head(tmp_path, default
 def test_the_training_runners_refuse_bytes_that_are_no_model():
     """predict_tflite of train-image / train-sound open exported bytes through the same runner."""
     with pytest.raises(ModelError, match=r"the image model: is not a usable LiteRT model.*train-image"):
-        image_classifier.TfliteRunner(PNG_BYTES)
+        LiteRTRunner(PNG_BYTES, image_classifier.SPEC)
     with pytest.raises(ModelError, match=r"the sound model: is not a usable LiteRT model.*train-sound"):
         sound_classifier.LiteRTModel(PNG_BYTES)
 

@@ -5,78 +5,24 @@ Any datagram is contained: whatever it holds, the server thread lives on and the
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
-from typing import NamedTuple
 
 import pytest
-from pythonosc.udp_client import SimpleUDPClient
-from stand_ins import InkClassifier
-from waiting import next_item
+from osc_control_rig import FakeClock, Rig, close_rig, next_outcome, open_rig, send, send_raw, sync
+from osc_datagrams import nested_bundle, osc_string, raw_bundle, raw_message
 
-from bridge.adapters.osc_control import MAX_BUNDLE_DEPTH, ControlOutcome, OscControlServer
-from bridge.app.live_session import MAX_WAITING, LiveSession
-from bridge.core.bank import Sample, SoundBank
-from bridge.core.engine import Engine
+from bridge.adapters.osc_control import MAX_BUNDLE_DEPTH, OscControlServer
+from bridge.app.live_session import MAX_WAITING
+from bridge.core.errors import ConfigError
 from bridge.core.events import PenDown, PenMove, PenUp
-from bridge.core.labels import NO_OVERRIDES, PITCHES, VOLUMES, Labels
+from bridge.core.labels import NO_OVERRIDES
 from bridge.core.log_limit import LogLimiter, printable, shown
-from bridge.core.matching import Matcher
 from bridge.core.protocol import CONTROL_ADDRESSES
-from bridge.errors import ConfigError
 
 LOGGER = "bridge.adapters.osc_control"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.bundles = []
-
-    def __call__(self, bundle) -> None:
-        self.bundles.append(bundle)
-
-    def addresses(self) -> list[str]:
-        return [a for b in self.bundles for a in b.addresses()]
-
-
-class FakeClock:
-    """A clock the test moves by hand (read from the server thread too)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Rig(NamedTuple):
-    engine: Engine
-    session: LiveSession
-    server: OscControlServer
-    client: SimpleUDPClient
-    outcomes: queue.Queue[ControlOutcome]  # what the server made of each datagram, once it is logged
-    recorder: Recorder
-
-
-def open_rig(*, sinks: tuple[Callable, ...] = (), clock: Callable[[], float] = time.monotonic) -> Rig:
-    """An engine on its session, a control server on a free loopback port, and a client for it."""
-    bank = SoundBank(tuple(Sample(f"/bank/{p}-{v}.wav", Labels(p, v, "keyboard")) for p in PITCHES for v in VOLUMES))
-    engine = Engine(classify=InkClassifier().classify, match=Matcher(bank))
-    recorder = Recorder()
-    session = LiveSession(engine, [recorder, *sinks]).start()
-    outcomes: queue.Queue[ControlOutcome] = queue.Queue()
-    server = OscControlServer(session, port=0, on_outcome=outcomes.put, clock=clock).start()
-    client = SimpleUDPClient("127.0.0.1", server.port)
-    return Rig(engine, session, server, client, outcomes, recorder)
-
-
-def close_rig(rig: Rig) -> None:
-    rig.server.stop()
-    rig.session.stop()
 
 
 @pytest.fixture
@@ -84,53 +30,6 @@ def rig():
     opened = open_rig()
     yield opened
     close_rig(opened)
-
-
-def osc_string(raw: bytes) -> bytes:
-    """An OSC string: the bytes, a NUL, padded with NULs to a multiple of 4."""
-    return raw + b"\x00" * (4 - len(raw) % 4)
-
-
-def raw_message(address: bytes, tags: bytes = b"", payload: bytes = b"") -> bytes:
-    """An OSC message built byte by byte, so it can be anything (python-osc's builder refuses bad ones)."""
-    return osc_string(address) + (osc_string(b"," + tags) if tags or payload else b"") + payload
-
-
-def raw_bundle(*elements: bytes, sizes: tuple[int, ...] | None = None) -> bytes:
-    """An OSC bundle (time tag 'immediately'); `sizes` replaces the element sizes it declares."""
-    declared = sizes if sizes is not None else tuple(len(e) for e in elements)
-    body = b"".join(struct.pack(">i", size) + element for size, element in zip(declared, elements))
-    return b"#bundle\x00" + struct.pack(">Q", 1) + body
-
-
-def nested_bundle(depth: int, message: bytes) -> bytes:
-    """`message` inside `depth` bundles, each the only element of the next."""
-    for _ in range(depth):
-        message = raw_bundle(message)
-    return message
-
-
-def send_raw(rig: Rig, *datagrams: bytes) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
-        for datagram in datagrams:
-            raw.sendto(datagram, ("127.0.0.1", rig.server.port))
-
-
-def next_outcome(rig: Rig, what: str, timeout_s: float = 5.0) -> ControlOutcome:
-    """The server's next outcome (reported after its log line is written); fails after timeout_s."""
-    try:
-        return rig.outcomes.get(timeout=timeout_s)
-    except queue.Empty:
-        pytest.fail(f"no reaction to {what} within {timeout_s:g} s")
-
-
-def send(rig: Rig, address: str, *args) -> ControlOutcome:
-    """Send one control message, wait for the server's outcome of it, then until the engine is idle."""
-    rig.client.send_message(address, list(args))
-    outcome = next_outcome(rig, f"{address} {args}")
-    assert outcome.address == address, outcome  # the reaction to this message, not to an earlier datagram
-    assert rig.session.wait_idle(5)
-    return outcome
 
 
 def test_override_sets_and_none_releases_one_head(rig):
@@ -234,6 +133,10 @@ def test_the_control_table_names_every_handled_address():
 
 # -- any datagram is contained ------------------------------------------------------------------
 
+
+
+
+
 TRIGGER = raw_message(b"/pict2audio/trigger")
 
 
@@ -242,20 +145,6 @@ def assert_still_listening(rig: Rig, pitch: int = 71) -> None:
     assert rig.server.alive
     send(rig, "/pict2audio/override", "pitch", pitch)
     assert rig.engine.overrides.pitch == pitch
-
-
-def sync(rig: Rig, raw: socket.socket, name: str, timeout_s: float = 5.0) -> None:
-    """Send a probe after what `raw` sent (re-sent if the kernel dropped it) and wait for the server's
-    outcome of it: then the server has read every earlier datagram the kernel kept."""
-    address = f"/test/sync/{name}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not rig.server.alive:
-            pytest.fail("the OSC control server thread has died")
-        raw.sendto(raw_message(address.encode()), ("127.0.0.1", rig.server.port))
-        if next_item(rig.outcomes, lambda o: o.address == address, timeout_s=0.05) is not None:
-            return
-    pytest.fail(f"the server did not answer {address} within {timeout_s:g} s")
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing import ntp, osc_types
 
 from bridge.adapters.osc_out import IMMEDIATELY, OscSender, encode_bundle, encode_message
+from bridge.core.errors import ConfigError
 from bridge.core.protocol import ADDRESSES, Address, Bundle, Message
-from bridge.errors import ConfigError
 
 NTP_UNIX_OFFSET_S = 2208988800
 
@@ -48,22 +48,13 @@ def typetags(message_dgram: bytes) -> str:
     return tags.lstrip(",")
 
 
-@pytest.fixture
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    yield sock
-    sock.close()
-
-
-def test_one_osc_bundle_per_event_with_the_tables_types(receiver):
-    sender = OscSender([receiver.getsockname()])
+def test_one_osc_bundle_per_event_with_the_tables_types(udp_receiver):
+    sender = OscSender([udp_receiver.getsockname()])
     bundles = every_address_bundles()
     for bundle in bundles:
         sender(bundle)
     for bundle in bundles:
-        dgram = receiver.recv(65536)
+        dgram = udp_receiver.recv(65536)
         assert OscBundle.dgram_is_bundle(dgram)
         osc = OscBundle(dgram)
         assert osc.num_contents == len(bundle.messages)
@@ -77,13 +68,13 @@ def test_one_osc_bundle_per_event_with_the_tables_types(receiver):
     sender.close()
 
 
-def test_timetag_is_immediately_without_latency_and_now_plus_latency_with_it(receiver):
+def test_timetag_is_immediately_without_latency_and_now_plus_latency_with_it(udp_receiver):
     bundle = every_address_bundles()[0]
-    OscSender([receiver.getsockname()])(bundle)
-    assert receiver.recv(65536)[8:16] == ntp.IMMEDIATELY
+    OscSender([udp_receiver.getsockname()])(bundle)
+    assert udp_receiver.recv(65536)[8:16] == ntp.IMMEDIATELY
     before = time.time()
-    OscSender([receiver.getsockname()], latency_ms=250)(bundle)
-    timetag_s = OscBundle(receiver.recv(65536)).timestamp
+    OscSender([udp_receiver.getsockname()], latency_ms=250)(bundle)
+    timetag_s = OscBundle(udp_receiver.recv(65536)).timestamp
     assert before + 0.25 - 0.01 <= timetag_s <= time.time() + 0.25 + 0.01
 
 

@@ -33,9 +33,9 @@ from bridge.adapters.oscquery_mdns import MdnsAdvert
 from bridge.app.config import Config, add_session_options, load_config
 from bridge.app.session import SessionParts, build_session
 from bridge.core import oscquery
+from bridge.core.errors import ConfigError
 from bridge.core.labels import HEADS, PITCHES, TIMBRES, VOLUMES
 from bridge.core.protocol import ADDRESSES, CONTROL_ADDRESSES
-from bridge.errors import ConfigError
 from bridge.ui.hud import HudState, hud_lines, oscquery_status
 
 TIMEOUT_S = 5.0

@@ -14,12 +14,12 @@ from stand_ins import InkClassifier, label_matcher
 from bridge.app.config import load_config
 from bridge.core.drawing import Drawing, Point, Stroke, drawing_from_json
 from bridge.core.engine import Engine, EngineConfig
+from bridge.core.errors import ConfigError, DrawingError
 from bridge.core.events import Clear, LoadDrawing, PenDown, PenMove, PenUp
 from bridge.core.labels import PALETTE_HEX, TIMBRES, pitch_for_y
 from bridge.core.palette import MAX_COLOURS, Palette, PaletteError, ciede2000, delta_e, srgb_to_lab
 from bridge.core.raster import rasterise
 from bridge.core.replay import session_events
-from bridge.errors import ConfigError, DrawingError
 
 LABELS_ADDRESS = "/pict2audio/labels"
 # Far from the default eight and from each other, plus two close pairs: mid grey on black's ray from white,

@@ -11,7 +11,7 @@ import tomllib
 
 import pygame
 import pytest
-from canvas_harness import Rig, line, post_key, post_text, watch_saves
+from canvas_harness import Rig, line, post_key, watch_saves
 from conftest import REPO
 
 from bridge.app.config import Config
@@ -33,12 +33,8 @@ def rig(tmp_path):
 
 def edit_palette(rig, text: str) -> None:
     """Ctrl+P, type `text` over the prefilled entry, Enter; waits until the palette is saved."""
-    post_key(pygame.K_p, pygame.KMOD_CTRL)
-    rig.app.pump(frames=1)
-    assert rig.app.prompt is not None
-    rig.app.prompt.text = ""
-    post_text(text)
-    post_key(pygame.K_RETURN)
+    rig.open_prompt(pygame.K_p)
+    rig.answer_prompt(text)
     rig.settle()
 
 
@@ -49,12 +45,8 @@ def timbres_of_last_stroke(rig) -> set[str]:
 
 def test_a_colour_given_a_timbre_in_the_canvas_plays_it_is_shown_saved_and_recorded(rig, tmp_path, monkeypatch):
     rig.draw(line(100.0))  # before: the default eight, the (stand-in) model's timbre
-    post_key(pygame.K_p, pygame.KMOD_CTRL)
-    rig.app.pump(frames=1)
-    assert rig.app.prompt.text == "#000000 = keyboard"  # the pen's colour and its timbre
-    rig.app.prompt.text = ""
-    post_text("#20B2AA = organ")
-    post_key(pygame.K_RETURN)
+    assert rig.open_prompt(pygame.K_p).text == "#000000 = keyboard"  # the pen's colour and its timbre
+    rig.answer_prompt("#20B2AA = organ")
     rig.settle()
     assert rig.app.prompt is None
     assert rig.editor.saved.wait(5.0)
@@ -73,7 +65,7 @@ def test_a_colour_given_a_timbre_in_the_canvas_plays_it_is_shown_saved_and_recor
 
     swatch = rig.app.swatches[4]
     x, y, w, h = swatch.rect
-    assert pygame.display.get_surface().get_at(rig.app._layout().pt(x + w / 2, y + h / 2))[:3] == (0x20, 0xB2, 0xAA)
+    assert pygame.display.get_surface().get_at(rig.app.layout().pt(x + w / 2, y + h / 2))[:3] == (0x20, 0xB2, 0xAA)
 
     saves = watch_saves(monkeypatch)
     rig.app.save_as(tmp_path / "take.json")

@@ -92,7 +92,7 @@ def test_pure_data_prints_every_play_message_the_bridge_sends(pd, tmp_path):
                     path, pitch, volume, timbre, stroke_id = play.args
                     assert Path(path).is_absolute() and Path(path).exists()
                     expected.append(f"pict2audio-play: {path} {pitch} {volume} {timbre} {stroke_id}")
-            time.sleep(0.001)  # a hand draws slower than this; keeps Pd's socket buffer small
+            time.sleep(0.001)  # pacing: a hand draws slower than this; keeps Pd's socket buffer small
         assert engine.errors == [], (name, engine.errors)
     sender.close()
     assert len(expected) >= 2

@@ -22,12 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_peers import PD_PATCH, PeerProcess, free_udp_port, require_binary, write_voice_wavs
+from osc_peers import PD_PATCH, PeerProcess, StepSender, free_udp_port, require_binary, write_voice_wavs
 from osc_peers import VoiceWav as Wav
 
-from bridge.adapters.osc_out import OscSender
 from bridge.core import protocol
-from bridge.core.bank import Match, Sample
 from bridge.core.labels import Overrides, Prediction
 
 PD_VOICE = PD_PATCH.with_name("pict2audio-voice.pd")
@@ -50,10 +48,6 @@ def patch_pair_on_port(folder: Path, port: int, *, edit_main: Callable[[str], st
 
 def write_wavs(folder: Path) -> dict[str, Wav]:
     return write_voice_wavs(folder)
-
-
-def match_of(wav: Wav, score: float = 0.9) -> Match:
-    return Match(Sample(wav.path, wav.labels), score)
 
 
 class PdConsole:
@@ -87,16 +81,10 @@ def run_scenario(pd: PeerProcess, port: int, wavs: dict[str, Wav]) -> None:
     """Overlapping plays, a retrigger, a stop, a stolen voice with a stale stop, a trigger, a file that ends,
     then clear; every step is checked against the voice lines Pd prints."""
     console = PdConsole(pd)
-    sender = OscSender([("127.0.0.1", port)])
-    t_ms = 0.0
-
-    def send(*messages: protocol.Message) -> None:
-        nonlocal t_ms
-        t_ms += 100.0
-        sender(protocol.Bundle(messages, t_ms))
+    send = StepSender(port)  # each step's bundle 100 ms after the last
 
     def play(name: str, stroke_id: int) -> protocol.Message:
-        message = protocol.play_message(match_of(wavs[name]), stroke_id)
+        message = protocol.play_message(wavs[name].match(), stroke_id)
         console.played(message)
         return message
 
@@ -111,7 +99,7 @@ def run_scenario(pd: PeerProcess, port: int, wavs: dict[str, Wav]) -> None:
         prediction = Prediction.from_probabilities(np.eye(12)[2], [0.1, 0.8, 0.1], np.eye(8)[6])
         send(protocol.labels_message(prediction, 2), play("b", 2))
         console.expect(f"voice 2: stroke 2 playing {b.path}")
-        send(protocol.match_message(match_of(c, 0.75), 3), play("c", 3))
+        send(protocol.match_message(c.match(0.75), 3), play("c", 3))
         console.expect(f"voice 3: stroke 3 playing {c.path}")
         # the same stroke again with another file: its voice plays the new one
         send(play("d", 2))
@@ -140,7 +128,7 @@ def run_scenario(pd: PeerProcess, port: int, wavs: dict[str, Wav]) -> None:
         send(play("a", 7))
         console.expect(f"voice 7: stroke 7 playing {a.path}")
     finally:
-        sender.close()
+        send.close()
     assert console.voice_lines() == console.expected_voice_lines
     assert [line for line in pd.output() if line.startswith("pict2audio-play:")] == console.expected_play_lines
     assert [line for line in pd.output() if any(p in line.lower() for p in PROBLEMS)] == []

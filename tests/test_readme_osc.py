@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from osc_peers import REPO
+from readme_tables import args_cell, table_after
 
 from bridge.core.protocol import ADDRESSES, CONTROL_ADDRESSES
-
-README_WITH_TABLES = REPO / "README.md"
-
-
-def table_after(heading: str) -> list[list[str]]:
-    """Rows (cells stripped) of the first markdown table after `heading`."""
-    text = README_WITH_TABLES.read_text(encoding="utf-8")
-    start = text.index(f"\n{heading}\n")
-    rows: list[list[str]] = []
-    for line in text[start:].splitlines()[1:]:
-        if line.startswith("|"):
-            rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-        elif rows:
-            break
-    assert len(rows) > 2 and set(rows[1][0]) <= set("-:"), f"no table under {heading}"
-    return rows[2:]
-
-
-def args_cell(cell: str) -> tuple[tuple[str, str], ...]:
-    """'`i pitch`, `s volume`' -> (('pitch', 'i'), ('volume', 's')); '(none)' -> ()."""
-    pairs = re.findall(r"`([a-z/]+) ([a-z_]+)`", cell)
-    return tuple((name, tag) for tag, name in pairs)
 
 
 def test_osc_out_table_matches_the_address_table():

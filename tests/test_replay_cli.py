@@ -15,7 +15,7 @@ from bridge.app.config import Config
 from bridge.app.replayer import replay_drawing, version_mismatches
 from bridge.commands.replay import expand_paths, read_drawing
 from bridge.core.drawing import Drawing, drawing_from_json
-from bridge.errors import DrawingError
+from bridge.core.errors import DrawingError
 
 MELODY = (EXAMPLES / "melody.json").read_text(encoding="utf-8")
 SCALE = (EXAMPLES / "scale.json").read_text(encoding="utf-8")
@@ -191,8 +191,8 @@ def test_show_redraws_the_strokes_as_they_replay(real_parts):
     import numpy as np
     import pygame
 
-    from bridge.adapters.replay_window import ReplayWindow
     from bridge.app.session import build_engine
+    from bridge.ui.replay_window import ReplayWindow
 
     window = ReplayWindow()  # SDL's dummy video driver in tests (conftest)
     try:

@@ -15,9 +15,8 @@ import threading
 import time
 
 import pytest
-from replay_helpers import EXAMPLES, OscRecorder, aligned_errors_ms, percentile, run_bridge
+from replay_helpers import EXAMPLES, OscRecorder, aligned_errors_ms, percentile, record_live, run_bridge
 
-from bridge.app.config import Config
 from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
 from bridge.core.engine import EngineConfig
 from bridge.core.events import PenDown, PenMove, PenUp
@@ -41,7 +40,7 @@ def draw_live(session, drawing: Drawing) -> None:
         for i, p in enumerate(stroke.points):
             wait = start + p.t_ms / 1000.0 - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                time.sleep(wait)  # pacing: the hand draws this point at its t_ms
             t_ms = round(session.now_ms(), 3)
             if i == 0:
                 session.post(PenDown(t_ms=t_ms, x=p.x, y=p.y, color=stroke.color, width_px=stroke.width_px,
@@ -56,26 +55,18 @@ def draw_live(session, drawing: Drawing) -> None:
 @pytest.fixture(scope="module", params=[PlayMode("stroke", "down"), PlayMode("stroke", "up")], ids=str)
 def live_recording(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Run the live session once per play mode: (saved drawing path, OSC datagrams, engine bundles, parts)."""
-    from bridge.app.session import build_session
-
     script = drawing_from_json((EXAMPLES / "scale.json").read_bytes())
     bundles: list[Bundle] = []
-    with OscRecorder() as receiver:
-        config = Config(osc_targets=(("127.0.0.1", receiver.port),), audio="none", mode=request.param)
-        parts = build_session(config, extra_sinks=[bundles.append])
-        try:
-            canvas = threading.Thread(target=draw_live, args=(parts.session, script), name="canvas")
-            canvas.start()
-            canvas.join(60.0)
-            assert parts.session.wait_idle(30.0)
-            receiver.wait_quiet()
-            drawing = parts.engine.drawing
-            assert not parts.engine.errors and not parts.session.sink_errors
-        finally:
-            parts.close()
+
+    def draw(parts) -> None:
+        canvas = threading.Thread(target=draw_live, args=(parts.session, script), name="canvas")
+        canvas.start()
+        canvas.join(60.0)
+
+    drawing, received, parts = record_live(draw, mode=request.param, extra_sinks=[bundles.append])
     path = tmp_path_factory.mktemp("golden") / "live.json"
     path.write_text(drawing.to_json(), encoding="utf-8")
-    return path, receiver.received, bundles, parts
+    return path, received, bundles, parts
 
 
 def test_the_saved_drawing_is_what_was_drawn(live_recording):

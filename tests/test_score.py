@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from score_rig import Clock, line
 from stand_ins import InkClassifier, label_matcher
 
 from bridge.app.score_player import PASS_LEAD_S, START_LEAD_S, ScorePlayer
 from bridge.core.drawing import Drawing, Point, Stroke, drawing_from_json
 from bridge.core.engine import Engine
+from bridge.core.errors import DrawingError
 from bridge.core.events import (
     LoadDrawing,
     PenDown,
@@ -23,16 +25,8 @@ from bridge.core.events import (
     TransportControl,
 )
 from bridge.core.score import ScoreError, ScoreSettings, score_events, settings_from_dict, stroke_span, stroke_spans
-from bridge.errors import DrawingError
 
 ONE_BAR_120 = ScoreSettings(bpm=120, bars=1)  # a pass of 2000 ms: 5 ms per canvas px
-
-
-def line(x0: float, x1: float, *, y: float = 200.0, width: float = 10.0, color: str = "#000000",
-         tool: str = "pen", t_ms: float = 0.0) -> Stroke:
-    """A horizontal stroke from x0 to x1 (its ink reaches width/2 beyond each end)."""
-    return Stroke((Point(x0, y, t_ms), Point((x0 + x1) / 2, y, t_ms + 10), Point(x1, y, t_ms + 20)), color, width,
-                  tool)
 
 
 def engine() -> Engine:
@@ -176,14 +170,6 @@ def test_a_bundle_of_a_note_scheduled_ahead_carries_its_due_time_outside_its_val
 
 
 # -- the live player on the test's clock -------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 50.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Stepper:

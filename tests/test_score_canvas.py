@@ -31,7 +31,7 @@ def test_key_s_plays_the_page_as_a_score_and_a_save_records_it(tmp_path, monkeyp
         rig.app.pump(frames=2)
         position = rig.app.playhead()
         assert position is not None and 0.0 <= position <= 1.0
-        rect, screen = rig.app._layout().canvas_rect, pygame.display.get_surface()
+        rect, screen = rig.app.layout().canvas_rect, pygame.display.get_surface()
         row = [screen.get_at((x, rig.window_pos(0, 350)[1]))[:3] for x in range(rect.left, rect.right)]
         assert ACCENT in row  # the playhead crosses the empty part of the canvas
         post_key(pygame.K_l)

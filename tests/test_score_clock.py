@@ -8,8 +8,8 @@ import math
 import random
 
 import pytest
+from score_rig import Clock, line
 from stand_ins import InkClassifier, label_matcher
-from test_score import Clock, line
 
 from bridge.app.score_player import TEMPO_STEP_BPM, ScorePlayer, performance_events
 from bridge.core.drawing import Drawing
@@ -224,6 +224,6 @@ def test_a_lost_tick_leaves_the_notes_on_their_ticks(lost):
         stepper.ticks(before)
         stepper.send(before[-1] + 1.0, "start")
         stepper.ticks(after[:lost] + after[lost + 1:])
-    assert stepper.player._follower.lost == 1
+    assert stepper.player.lost_ticks == 1
     ons = [note.t_ms for note in stepper.notes()]
     assert ons == pytest.approx([after[24], after[BAR + 24], after[2 * BAR + 24]], abs=1.5)

@@ -13,8 +13,8 @@ from replay_helpers import EXAMPLES, run_bridge
 
 from bridge.app.config import add_session_options, load_config
 from bridge.app.score_options import add_score_options, score_settings
+from bridge.core.errors import ConfigError
 from bridge.core.score import ScoreSettings
-from bridge.errors import ConfigError
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -17,67 +17,16 @@ from collections.abc import Iterator
 import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.udp_client import SimpleUDPClient
-from stand_ins import InkClassifier, label_matcher
-from waiting import Changes
+from score_rig import ONE_SECOND, WAIT_S, Rig, draw, line
 
 from bridge.adapters.osc_control import OscControlServer
 from bridge.adapters.osc_out import OscSender
-from bridge.app.live_session import LiveSession
-from bridge.app.score_player import ScorePlayer
-from bridge.core.drawing import Drawing, Point, Stroke
-from bridge.core.engine import Engine
-from bridge.core.events import LoadDrawing, PenDown, PenMove, PenUp, TransportControl
+from bridge.core.drawing import Drawing
+from bridge.core.events import LoadDrawing, TransportControl
 from bridge.core.score import ScoreSettings
 
-ONE_SECOND = ScoreSettings(bpm=240, bars=1)  # a pass of 1000 ms: 2.5 ms per canvas px
 LATE_MAX_MS = 100.0
 LATE_P50_MS = 10.0
-WAIT_S = 20.0
-
-
-def line(x0: float, x1: float, *, y: float = 200.0, width: float = 10.0) -> Stroke:
-    return Stroke((Point(x0, y, 0), Point(x1, y, 10)), "#000000", width)
-
-
-class Rig:
-    """Engine + LiveSession + ScorePlayer; every bundle recorded with the session time it was delivered at."""
-
-    def __init__(self, settings: ScoreSettings, *, latency_ms: float = 0.0, sinks=()) -> None:
-        self.engine = Engine(classify=InkClassifier().classify, match=label_matcher)
-        self.changes = Changes()
-        self.delivered: list[tuple[float, object]] = []  # (session ms when delivered, bundle)
-        self.session = LiveSession(self.engine, [*sinks, self._record])
-        self.player = ScorePlayer(settings, post=self.session.post, strokes=self.engine.finished_strokes,
-                                  session_ms=self.session.ms_at, latency_ms=latency_ms)
-        self.session.on_transport = self.player.control
-
-    def _record(self, bundle) -> None:
-        now = self.session.now_ms()
-        with self.changes:
-            self.delivered.append((now, bundle))
-
-    def start(self) -> Rig:
-        self.session.start()
-        self.player.start()
-        return self
-
-    def close(self) -> None:
-        self.player.close()
-        self.session.wait_idle(2.0)
-        self.session.stop()
-
-    def plays(self) -> list[tuple[float, object]]:
-        """(delivered ms, bundle) of the bundles with a play, in order."""
-        with self.changes:
-            return [(t, b) for t, b in self.delivered if b.find("play") is not None]
-
-    def wait_plays(self, count: int) -> list[tuple[float, object]]:
-        assert self.changes.wait_until(lambda: len(self.plays()) >= count, WAIT_S), self.plays()
-        return self.plays()
-
-    def transports(self) -> list[tuple]:
-        with self.changes:
-            return [b.find("transport").args for _, b in self.delivered if b.find("transport") is not None]
 
 
 @pytest.fixture
@@ -91,16 +40,6 @@ def rig() -> Iterator[Rig]:
     yield make
     for one in made:
         one.close()
-
-
-def draw(rig: Rig, stroke: Stroke) -> None:
-    """Draw a stroke on the live session as the canvas does (pen down, moves, pen up)."""
-    first, *rest = stroke.points
-    now = rig.session.now_ms()
-    rig.session.post(PenDown(t_ms=now, x=first.x, y=first.y, color=stroke.color, width_px=stroke.width_px))
-    for point in rest:
-        rig.session.post(PenMove(t_ms=now, x=point.x, y=point.y))
-    rig.session.post(PenUp(t_ms=now))
 
 
 def test_notes_start_and_stop_at_their_edges_on_time(rig):

@@ -3,7 +3,7 @@ dummy driver) -> the bridge process (`play --midi-in virtual`, headless) -> OSC 
 
 MIDI start, stop and continue (system real-time messages) start, stop and continue the score; the bridge
 answers with /pict2audio/transport and, while it plays, /pict2audio/playhead. The helpers and fixtures are
-those of test_midi_rtmidi_jack.py (a private JACK server per test, every message re-sent until heard: the
+tests/jack_rig.py's (a private JACK server per test, every message re-sent until heard: the
 non-realtime dummy server may drop one on a busy machine; start, stop and continue are idempotent once heard).
 
 With --midi-clock the bridge follows a sequencer's clock: a child process sends 24 ticks a beat at 90, then 140 bpm,
@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 
 import mido
 import pytest
+from jack_rig import Osc, controller, errors, move, play
 from pythonosc.osc_bundle import OscBundle
-from test_midi_rtmidi_jack import Jack, Osc, controller, errors, jack, move, osc, play  # noqa: F401  (fixtures)
 
-from bridge.adapters.jack_dummy import JACK_BACKEND, ChildProcess, JackError, jack_dummy_server
+from benchmarks.jack_dummy import JACK_BACKEND, ChildProcess
 from bridge.core.drawing import Drawing, Point, Stroke
 
 
@@ -35,7 +35,7 @@ def transports(received) -> list[tuple]:
     return received.args("/pict2audio/transport")
 
 
-def test_midi_start_stop_and_continue_drive_the_score(jack, osc):  # noqa: F811  (the fixtures)
+def test_midi_start_stop_and_continue_drive_the_score(jack, osc):
     bridge = play(jack, osc, "--midi-in", "virtual", "--midi-backend", JACK_BACKEND, "--bpm", "180", "--bars", "1")
     keys = controller(jack, "Sequencer", "out", connect_to="Pict2Audio:Pict2Audio")
     move(keys, bridge, osc, mido.Message("start"), lambda: transports(osc)[-1:] == [("playing", 180.0)])
@@ -59,13 +59,11 @@ def test_midi_start_stop_and_continue_drive_the_score(jack, osc):  # noqa: F811 
 CLOCK_SCRIPT = r"""
 import queue, sys, threading, time
 import rtmidi
-target, timeout_s = sys.argv[1:3]
+target = sys.argv[1]
 out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="Sequencer")
-deadline = time.monotonic() + float(timeout_s)
-while not (hits := [i for i, n in enumerate(out.get_ports()) if target.casefold() in n.casefold()]):
-    if time.monotonic() > deadline:
-        sys.exit(f"no JACK MIDI input matching {target!r}; inputs: {out.get_ports()}")
-    time.sleep(0.05)
+hits = [i for i, n in enumerate(out.get_ports()) if target.casefold() in n.casefold()]
+if not hits:
+    sys.exit(f"no JACK MIDI input matching {target!r}; inputs: {out.get_ports()}")
 out.open_port(hits[0], "clock")
 print("ready", flush=True)
 commands = queue.SimpleQueue()
@@ -76,7 +74,7 @@ while True:
     if period is None:
         pending = [commands.get()]
     else:
-        time.sleep(max(0.0, due - time.monotonic()))
+        time.sleep(max(0.0, due - time.monotonic()))  # pacing: the clock's next tick is due then
         pending = []
     while not commands.empty():
         pending.append(commands.get())
@@ -109,8 +107,9 @@ TEMPO_BPM = 1.5  # the reported tempo's distance from the clock's (it moves in s
 
 class ClockSender(ChildProcess):
     def __init__(self, target: str, timeout_s: float = 30.0) -> None:
-        super().__init__([sys.executable, "-c", CLOCK_SCRIPT, target, str(timeout_s)])
-        if self.wait_line(lambda text: text == "ready", timeout_s + 10) is None:
+        """A sequencer connected to the JACK MIDI input `target` (which must exist already)."""
+        super().__init__([sys.executable, "-c", CLOCK_SCRIPT, target])
+        if self.wait_line(lambda text: text == "ready", timeout_s) is None:
             self.kill()
             pytest.fail(f"the clock sender did not start: {self.tail()}")
 
@@ -182,31 +181,10 @@ class _RawServer:
 
 
 @pytest.fixture
-def synced_jack() -> Iterator[Jack]:
-    """A server of its own with a short period (5.3 ms: ticks batched by a period arrive within a fifth of a tick at
-    140 bpm, as from a MIDI interface). Like every dummy server here it runs in synchronous mode: late clients
-    delay MIDI, never drop it, so every clock tick the test counts reaches the bridge."""
-    server = jack_dummy_server(period_frames=256)
-    try:
-        jack = Jack(server.__enter__())
-    except JackError as exc:
-        pytest.fail(f"{exc} (CI installs jackd2; these tests need a real JACK MIDI port)")
-    try:
-        yield jack
-    finally:
-        try:
-            server.__exit__(None, None, None)
-        finally:
-            for child in reversed(jack.children):
-                child.kill()
-
-
-@pytest.fixture
 def tagged_osc() -> Iterator[TaggedOsc]:
     receiver = TaggedOsc()
     yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    receiver.close()
 
 
 def bpm_in(line: str) -> float:
@@ -224,13 +202,18 @@ def lag_ms(sequencer: ClockSender, due: float, start: int) -> tuple[int, float]:
     return k, (due - ticks[start + k * BAR + NOTE_TICK]) * 1000.0
 
 
-def test_the_playhead_follows_midi_clock_at_90_and_140_bpm(synced_jack, tagged_osc, tmp_path):
+# A server with a short period (256 frames, 5.3 ms: ticks batched by a period arrive within a fifth of a tick at
+# 140 bpm, as from a MIDI interface). Like every dummy server here it runs in synchronous mode: late clients delay
+# MIDI, never drop it, so every clock tick the test counts reaches the bridge.
+@pytest.mark.parametrize("jack", [256], indirect=True, ids=["period-256"])
+def test_the_playhead_follows_midi_clock_at_90_and_140_bpm(jack, tagged_osc, tmp_path):
     heard = tagged_osc
     page = tmp_path / "beat2.json"  # one stroke whose ink spans beat 2 of the bar: ticks 24..48
     page.write_text(Drawing(strokes=(Stroke((Point(105, 200, 0), Point(195, 200, 10)), "#000000", 10.0),)).to_json())
-    bridge = play(synced_jack, heard, "--midi-in", "virtual", "--midi-backend", JACK_BACKEND, "--midi-clock",
+    bridge = play(jack, heard, "--midi-in", "virtual", "--midi-backend", JACK_BACKEND, "--midi-clock",
                   "--bars", "1", "--open", str(page), "--osc-latency-ms", str(LATENCY_MS))
-    sequencer = synced_jack.start(ClockSender("Pict2Audio:Pict2Audio"))
+    assert bridge.wait_line(lambda line: "MIDI input: Pict2Audio" in line, 60) is not None, bridge.tail()
+    sequencer = jack.start(ClockSender("Pict2Audio:Pict2Audio"))  # the bridge's input exists now
     sequencer.write_line("bpm 90")
     following = bridge.wait_line(lambda line: "following MIDI clock at" in line
                                  and abs(bpm_in(line) - 90.0) <= TEMPO_BPM, 60)

@@ -14,18 +14,15 @@ import json
 
 import mido
 import pytest
+from score_rig import ONE_SECOND, WAIT_S, Rig, draw, line
 from stand_ins import InkClassifier, label_matcher
-from test_score_live import Rig, draw, line
 
 from bridge.app.score_player import performance_events
 from bridge.core.drawing import Drawing, drawing_from_json
 from bridge.core.engine import Engine
+from bridge.core.errors import DrawingError
 from bridge.core.events import EditPage, ScoreState, ScoreTransport, TransportControl
 from bridge.core.score import ScoreSettings, has_performance
-from bridge.errors import DrawingError
-
-ONE_SECOND = ScoreSettings(bpm=240, bars=1)
-WAIT_S = 20.0
 
 
 def replayed(drawing: Drawing, *, latency_ms: float = 0.0) -> list:

@@ -14,21 +14,22 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-from test_sound_features import (
+from audio_files import (
     file_permissions_enforced,
     make_bad_files,
     non_finite_wav_bytes,
+    strict_json,
     tone_bytes,
     write_bytes,
     write_tone,
 )
+from conftest import REPO
 from waiting import LineLog
 
 from bridge.adapters import sound_classifier
 from bridge.adapters.soundbank_index import load_bank, read_index, update_index
 from bridge.core.bank import SoundBank
-from bridge.errors import ModelError, SoundBankError
+from bridge.core.errors import ModelError, SoundBankError
 
 
 def run_index(folder: Path, index: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -172,15 +173,6 @@ def test_a_missing_or_mismatched_model_says_how_to_fix_it(tmp_path, small_bank):
 
 # --- bad input never stops a run ---------------------------------------------------------------------
 
-def refuse_non_finite(constant: str) -> float:
-    raise AssertionError(f"non-finite JSON constant {constant} in the output")
-
-
-def strict_json(text: str | bytes) -> object:
-    """json.loads that refuses NaN and Infinity (which json.loads accepts by default)."""
-    return json.loads(text, parse_constant=refuse_non_finite)
-
-
 def test_nan_or_inf_samples_skip_that_file_only_and_nothing_non_finite_is_written(small_bank, tmp_path):
     (small_bank / "nan.wav").write_bytes(non_finite_wav_bytes(1))
     (small_bank / "deep" / "inf.wav").write_bytes(non_finite_wav_bytes(5, value=float("-inf")))
@@ -290,7 +282,7 @@ def test_samples_whose_names_are_not_utf8_stay_out_of_the_bank_that_plays(tmp_pa
 
 @pytest.fixture(scope="module")
 def big_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from bridge.bench.index import write_notes
+    from benchmarks.figures.index import write_notes
 
     folder = tmp_path_factory.mktemp("big") / "bank"
     folder.mkdir()

@@ -1,5 +1,5 @@
 """Overlapping voices in the real SuperCollider: patches/pict2audio.scd in sclang, its server scsynth on a
-private JACK server (`jackd --no-realtime -d dummy`, bridge/adapters/jack_dummy.py).
+private JACK server (`jackd --no-realtime -d dummy`, benchmarks/jack_dummy.py).
 
 sclang (Debian's supercollider-language, headless: Qt's offscreen platform, QtWebEngine without its
 sandbox since CI runs as root) evaluates a small wrapper that points the patch at free ports and then
@@ -27,15 +27,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from osc_peers import REPO, free_udp_port, require_binary, write_voice_wavs
+from osc_peers import REPO, StepSender, free_udp_port, require_binary, write_voice_wavs
 from osc_peers import VoiceWav as Wav
 from pythonosc.udp_client import SimpleUDPClient
 from waiting import LineLog
 
-from bridge.adapters.jack_dummy import jack_dummy_server
-from bridge.adapters.osc_out import OscSender
+from benchmarks.jack_dummy import jack_dummy_server
 from bridge.core import protocol
-from bridge.core.bank import Match, Sample
 from bridge.core.labels import Overrides
 
 pytestmark = pytest.mark.slow  # sclang compiles its class library and boots scsynth: ~5 s a test
@@ -136,20 +134,14 @@ class Console:
 
 
 def play(wav: Wav, stroke_id: int) -> protocol.Message:
-    return protocol.play_message(Match(Sample(wav.path, wav.labels), 0.9), stroke_id)
+    return protocol.play_message(wav.match(), stroke_id)
 
 
 def run_scenario(sclang: Sclang, port: int, wavs: dict[str, Wav], *, step_timeout_s: float = STEP_TIMEOUT_S) -> None:
     """Overlapping plays, a retrigger, a stop, a stale stop, a trigger (id 0), a file that plays to its end,
     an unreadable file, clear, then one more voice; every step checked against the posted lines."""
     console = Console(sclang, step_timeout_s)
-    sender = OscSender([("127.0.0.1", port)])
-    t_ms = 0.0
-
-    def send(*messages: protocol.Message) -> None:
-        nonlocal t_ms
-        t_ms += 100.0
-        sender(protocol.Bundle(messages, t_ms))
+    send = StepSender(port)  # each step's bundle 100 ms after the last
 
     def playing(wav: Wav, stroke_id: int) -> str:
         return f"voice {stroke_id}: playing {wav.path} ({wav.frames} frames)"
@@ -165,7 +157,7 @@ def run_scenario(sclang: Sclang, port: int, wavs: dict[str, Wav], *, step_timeou
         # three strokes sound together, each with its own Buffer (other addresses of a bundle are ignored)
         send(protocol.stroke_begin_message(1), play(a, 1))
         console.expect(playing(a, 1))
-        send(protocol.match_message(Match(Sample(b.path, b.labels), 0.75), 2), play(b, 2))
+        send(protocol.match_message(b.match(0.75), 2), play(b, 2))
         console.expect(playing(b, 2))
         send(play(c, 3))
         console.expect(playing(c, 3))
@@ -195,7 +187,7 @@ def run_scenario(sclang: Sclang, port: int, wavs: dict[str, Wav], *, step_timeou
         send(protocol.voice_stop_message(7))
         console.expect(released(a, 7, "stop"), ended(a, 7))
     finally:
-        sender.close()
+        send.close()
     voice_lines = sclang.voice_lines()
     assert len(voice_lines) == len(console.expected), "\n".join(voice_lines)  # nothing more happened
     started = sorted(line.split(" (")[0].replace(": playing", ":") for line in voice_lines if ": playing " in line)

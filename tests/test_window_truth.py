@@ -122,7 +122,8 @@ def test_the_hud_shows_the_midi_input_its_loss_and_no_input(rig):
     rig.app.midi = midi
     try:
         assert hud_row(rig.app, "MIDI in:") == ("MIDI in: nanoKONTROL2 MIDI 1", "text")
-        midi._close_port()  # what the input's watcher does when the device vanishes (it then retries)
+        midi.close()  # no port, its name kept: the input's state once its device vanished (the watcher closes it)
+        assert not midi.connected
         assert hud_row(rig.app, "MIDI in:") == ("MIDI in: nanoKONTROL2 MIDI 1 lost, retrying", BAD)
     finally:
         midi.close()
@@ -142,7 +143,7 @@ def test_latency_counts_only_events_posted_once_the_session_is_live(tmp_path):
     link.start()
     app.open()
     try:
-        layout = app._layout()
+        layout = app.layout()
         for kind, x in ((pygame.MOUSEBUTTONDOWN, 50), (pygame.MOUSEMOTION, 150), (pygame.MOUSEBUTTONUP, 250)):
             post_mouse(kind, layout.from_canvas(x, 300))
         loading_s = 0.4
@@ -267,12 +268,8 @@ def test_a_relative_path_is_saved_and_opened_from_the_folder_the_command_ran_in(
     rig = Rig(saves_folder)
     try:
         rig.draw(line(200.0))
-        post_key(pygame.K_s, pygame.KMOD_CTRL)
-        rig.app.pump(frames=1)
-        assert str(ran_in) in rig.app.prompt.note  # the prompt says where a relative path starts
-        rig.app.prompt.text = ""
-        post_text("song")
-        post_key(pygame.K_RETURN)
+        assert str(ran_in) in rig.open_prompt(pygame.K_s).note  # the prompt says where a relative path starts
+        rig.answer_prompt("song")
         rig.app.pump(frames=1)
         assert saves.get(timeout=5) == ran_in / "song"
         rig.app.pump(frames=1)
@@ -408,7 +405,7 @@ def test_the_canvas_own_clear_is_not_followed_twice(controlled):
 @pytest.mark.parametrize("close_with", ["close button", "a key"])
 def test_replay_show_names_the_notes_and_stays_open_until_closed(monkeypatch, close_with):
     from bridge import cli
-    from bridge.adapters import replay_window
+    from bridge.ui import replay_window
 
     seen: dict = {}
     opened: queue.Queue = queue.Queue()

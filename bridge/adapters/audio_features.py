@@ -23,15 +23,16 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
 from bridge.adapters.pitchedness import PitchEvidence, evidence
 from bridge.core.audio_levels import FULL_SCALE, gain_to_db, hz_to_midi
-from bridge.errors import SoundBankError
+from bridge.core.errors import SoundBankError
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,15 @@ def array_blocks(audio: np.ndarray) -> Blocks:
 
 # --- the first pass: levels and the 16 kHz mono stream ------------------------------------------------
 
+class _LevelDescriptors(TypedDict):
+    """The SoundFeatures fields the first pass measures."""
+
+    rms_dbfs: float
+    peak_dbfs: float
+    clip_fraction: float
+    clipped_samples: int
+
+
 class _Levels:
     """RMS and peak in dBFS and clipping, accumulated block by block: the figures of
     bridge.core.audio_levels.level_descriptors on the whole audio (sums in float64)."""
@@ -245,7 +255,7 @@ class _Levels:
     def peak_dbfs(self) -> float:
         return float(gain_to_db(self.peak))
 
-    def descriptors(self) -> dict[str, float]:
+    def descriptors(self) -> _LevelDescriptors:
         rms = math.sqrt(self.sum_squares / self.samples) if self.samples else 0.0
         return {
             "rms_dbfs": float(gain_to_db(rms)),
@@ -360,7 +370,7 @@ def _head_after_silence(blocks: Blocks, rate: int, peak: float) -> np.ndarray:
     head: list[np.ndarray] = []
     got = 0
 
-    def chunks() -> Iterator[np.ndarray]:
+    def chunks() -> Generator[np.ndarray, None, None]:
         for block in blocks():
             yield mono.push(block)
         yield mono.finish()
@@ -387,7 +397,7 @@ def _head_after_silence(blocks: Blocks, rate: int, peak: float) -> np.ndarray:
 
 # --- the labels' inputs: log-mel and YIN ----------------------------------------------------------------
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above."""
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
@@ -410,7 +420,7 @@ def mel_filterbank() -> np.ndarray:
     """(N_MELS, 1 + N_FFT // 2) float32 triangular filters on the Slaney mel scale, unnormalised: the
     matrix librosa.filters.mel(sr=16000, n_fft=1024, n_mels=96, fmin=40, fmax=8000, norm=None) gives."""
     fft_hz = np.fft.rfftfreq(n=N_FFT, d=1.0 / SAMPLE_RATE_HZ)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array([FMIN_HZ]))[0], _hz_to_mel(np.array([FMAX_HZ]))[0],
+    edges = _mel_to_hz(np.linspace(hz_to_mel(np.array([FMIN_HZ]))[0], hz_to_mel(np.array([FMAX_HZ]))[0],
                                    N_MELS + 2))
     widths = np.diff(edges)
     ramps = np.subtract.outer(edges, fft_hz)
@@ -483,7 +493,9 @@ class PitchTrack:
     aperiodicity: np.ndarray
 
 
-def _yin_segment(mono: np.ndarray) -> np.ndarray:
+def yin_segment(mono: np.ndarray) -> np.ndarray:
+    """The part of a note YIN reads: YIN_SECONDS from YIN_SKIP_SECONDS in (past the attack), else the start,
+    padded to two frames at least."""
     start = int(YIN_SKIP_SECONDS * SAMPLE_RATE_HZ)
     seg = mono[start : start + int(YIN_SECONDS * SAMPLE_RATE_HZ)]
     if seg.size < YIN_FRAME * 2:
@@ -496,7 +508,7 @@ def _yin_segment(mono: np.ndarray) -> np.ndarray:
 def pitch_track(mono: np.ndarray) -> PitchTrack:
     """librosa.yin (fmin 32 Hz, fmax 4 kHz, frame 1024, hop 256, threshold 0.1) and librosa.feature.rms
     over the same centred frames, computed only on the frames loud enough to vote."""
-    frames = _frames(_yin_segment(mono), YIN_FRAME, YIN_HOP)
+    frames = _frames(yin_segment(mono), YIN_FRAME, YIN_HOP)
     rms = np.sqrt(np.mean(np.square(frames), axis=-1))
     rms_db = 20 * np.log10(np.maximum(rms, 1e-9))
     loud = rms_db >= rms_db.max() - YIN_TOP_DB

@@ -110,6 +110,11 @@ class LocalAudio:
         """The fade-out of a cut voice, in ms."""
         return self._fade_ms
 
+    @property
+    def cached_paths(self) -> tuple[str, ...]:
+        """The paths whose decoded sound is kept (at most max_cached), least recently used first."""
+        return tuple(self._sounds)
+
     # -- mixer -------------------------------------------------------------------------------------------------
 
     def open(self) -> bool:
@@ -143,7 +148,7 @@ class LocalAudio:
     def __call__(self, bundle: Bundle) -> None:
         """Act on the bundle's play, voice/stop and clear messages; never raises (a bad message is skipped)."""
         for message in bundle.messages:
-            handler = self._handlers.get(getattr(message, "address", None))
+            handler = self._handlers.get(getattr(message, "address", ""))  # a sink may be handed anything
             if handler is None:
                 continue
             try:

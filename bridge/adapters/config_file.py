@@ -3,7 +3,7 @@
     save_config_table(path, "palette", {"flute": ["#1E90FF"]}, what="the palette")
     save_config_table(path, "palette", None, what="the palette")     # remove the table
 
-The write is atomic (bridge.atomic_write). A symlinked config is followed: the file it points to is replaced
+The write is atomic (bridge.adapters.atomic_write). A symlinked config is followed: the file it points to is replaced
 and the link stays. The file keeps its permission bits (a 0600 config stays private); a new one is 0644.
 Comments in the file are not kept (tomllib and tomli-w do not round-trip them). A file that cannot be read
 as TOML, or a folder that cannot be written, is a ConfigError naming the file and what to do.
@@ -12,13 +12,12 @@ as TOML, or a folder that cannot be written, is a ConfigError naming the file an
 from __future__ import annotations
 
 import errno
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from bridge.atomic_write import write_atomically
-from bridge.errors import ConfigError
+from bridge.adapters.atomic_write import write_atomically
+from bridge.core.errors import ConfigError
 
 # Errors that mean the folder itself cannot take a new file (rather than e.g. a full disk).
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
@@ -42,9 +41,8 @@ def save_config_table(path: Path, table: str, value: dict[str, Any] | None, *, w
         parent.pop(name, None)
     else:
         parent[name] = value
-    mode = _permissions(target)
     try:
-        write_atomically(target, lambda handle: tomli_w.dump(doc, handle), mode=mode)
+        write_atomically(target, lambda handle: tomli_w.dump(doc, handle))
     except OSError as exc:
         raise ConfigError(_unwritable(target, exc, what)) from exc
     return target
@@ -75,9 +73,3 @@ def _read(path: Path, what: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}; not saving {what} (fix or move the file)") from exc
 
-
-def _permissions(path: Path) -> int:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return 0o644

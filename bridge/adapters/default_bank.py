@@ -24,8 +24,8 @@ import numpy as np
 from bridge.adapters.soundbank_index import cache_dir
 from bridge.core.audio_levels import apply_gain_scheme, db_to_gain, midi_to_hz
 from bridge.core.bank import Sample, SoundBank
+from bridge.core.errors import SoundBankError
 from bridge.core.labels import PITCHES, TIMBRES, VOLUMES, Labels
-from bridge.errors import SoundBankError
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,10 @@
 """Saved drawings on disk (SPEC §5): the JSON document and a PNG of the canvas beside it.
 
-Both files are written atomically (a temporary file in the same folder, then os.replace), so a crash
-or a full disk never leaves half a drawing behind. The PNG is rendered by the one rasteriser, so it is
-exactly what the classifier saw.
+Both files are written atomically (bridge.adapters.atomic_write), so a crash or a full disk never leaves
+half a drawing behind. The PNG is rendered by the one rasteriser, so it is exactly what the classifier saw.
+
+`read_drawing` is the one way to read a drawing file: size-limited, validated and scaled to the 400 px
+canvas (`scaled_to_canvas`), so the canvas, `replay`, `score`, `classify` and `teach` see the same strokes.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from bridge.atomic_write import write_atomically
+from bridge.adapters.atomic_write import write_atomically
 from bridge.core.drawing import MAX_DRAWING_BYTES, Drawing, drawing_from_json
-from bridge.core.raster import rasterise
-from bridge.errors import BridgeError, DrawingError
+from bridge.core.errors import BridgeError, DrawingError
+from bridge.core.raster import rasterise, scaled_to_canvas
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +68,25 @@ def read_drawing_bytes(path: str | os.PathLike[str]) -> bytes:
     return data
 
 
-def load_drawing_file(path: str | os.PathLike[str]) -> Drawing:
-    """Read a saved drawing (the .json; given the .png or no suffix, the .json beside it)."""
-    json_path, _ = json_and_png_paths(path)
+def read_drawing(path: str | os.PathLike[str]) -> Drawing:
+    """The drawing in the JSON file `path`, on the 400 px canvas the engine draws on.
+
+    DrawingError naming the field and the problem (the field "" when the file cannot be read); the caller
+    names the file."""
     try:
-        data = read_drawing_bytes(json_path)
-    except FileNotFoundError as exc:
-        raise BridgeError(f"no saved drawing at {json_path} (expected the .json written by save)") from exc
+        data = read_drawing_bytes(path)
     except OSError as exc:
-        raise BridgeError(f"could not read {json_path}: {exc.strerror or exc}") from exc
-    except DrawingError as exc:
-        raise DrawingError(f"{json_path.name}: {exc.where}", exc.problem) from exc
+        raise DrawingError("", f"cannot be read ({exc.strerror or exc})") from exc
+    return scaled_to_canvas(drawing_from_json(data))
+
+
+def load_drawing_file(path: str | os.PathLike[str]) -> Drawing:
+    """Open a saved drawing in the canvas (the .json; given the .png or no suffix, the .json beside it);
+    the errors name the file."""
+    json_path, _ = json_and_png_paths(path)
+    if not json_path.exists():
+        raise BridgeError(f"no saved drawing at {json_path} (expected the .json written by save)")
     try:
-        return drawing_from_json(data)
+        return read_drawing(json_path)
     except DrawingError as exc:
         raise DrawingError(f"{json_path.name}: {exc.where}" if exc.where else json_path.name, exc.problem) from exc

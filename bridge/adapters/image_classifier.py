@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from bridge.adapters.litert_model import LiteRTRunner, ModelSpec, load_model_files
-from bridge.adapters.litert_model import check_metadata as check_model_metadata
+from bridge.adapters.resources import models_dir
 from bridge.core.labels import Prediction
-from bridge.core.preprocess import PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, preprocess
+from bridge.core.preprocess import PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, Preprocessor
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "image"
+DEFAULT_MODEL_DIR = models_dir() / "image"
 RETRAIN_COMMAND = "python run_bridge.py train-image"
 NUM_THREADS = 1  # one thread measured faster than two for this small model (see docs/image_model.md)
 
@@ -46,34 +46,19 @@ SPEC = ModelSpec(
 )
 
 
-class TfliteRunner:
-    """A LiteRT interpreter for one (1, n, n, 3) float32 input and three softmax outputs."""
-
-    def __init__(self, model: bytes | Path, *, num_threads: int = NUM_THREADS, source: Path | str | None = None,
-                 expected_input: tuple[int, ...] | None = None) -> None:
-        blob = model.read_bytes() if isinstance(model, Path) else model
-        source = source or (model if isinstance(model, Path) else "the image model")
-        self._runner = LiteRTRunner(blob, retrain=RETRAIN_COMMAND, source=source, expected_input=expected_input,
-                                    num_threads=num_threads)
-        self.input_shape = self._runner.input_shape
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """x (n, n, 3) float32 -> {head: probabilities}."""
-        return {head: p[0] for head, p in self._runner.run(x[None]).items()}
-
-
 class ImageClassifier:
     """Classifies canvas images with the committed LiteRT model. Not thread-safe: one per thread."""
 
-    def __init__(self, runner: TfliteRunner, metadata: dict[str, Any], version: str) -> None:
+    def __init__(self, runner: LiteRTRunner, metadata: dict[str, Any], version: str) -> None:
         self._runner = runner
         self.metadata = metadata
         self.version = version  # short hash of the model file: what produced a prediction
         self.size_px = runner.input_shape[1]
+        self._preprocess = Preprocessor(self.size_px)  # redoes only what changed since the last canvas
 
     def classify(self, image: np.ndarray) -> Prediction:
         """uint8 RGB canvas (400, 400, 3), as CanvasRaster.image() gives it -> Prediction."""
-        probs = self._runner.run(preprocess(image, size_px=self.size_px))
+        probs = self._runner.run_one(self._preprocess(image))
         return Prediction.from_probabilities(probs["pitch"], probs["volume"], probs["timbre"])
 
 
@@ -81,12 +66,8 @@ def load_image_classifier(model_dir: Path | None = None) -> ImageClassifier:
     """Load models/image (or `model_dir`): checks the files and the metadata, then opens the LiteRT model."""
     files = load_model_files(Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR, SPEC)
     expected = tuple(files.metadata["input"]["shape"])
-    runner = TfliteRunner(files.model_bytes, source=files.model_path, expected_input=expected)
+    runner = LiteRTRunner(files.model_bytes, SPEC, source=files.model_path, expected_input=expected,
+                          num_threads=NUM_THREADS)
     version = hashlib.sha256(files.model_bytes).hexdigest()[:12]
     log.info("image model %s loaded (%s px input)", version, runner.input_shape[1])
     return ImageClassifier(runner, files.metadata, version)
-
-
-def check_metadata(metadata: dict[str, Any], where: Path | str = "metadata") -> None:
-    """Raise ModelError unless the model was trained for this code's classes, preprocessing and shapes."""
-    check_model_metadata(metadata, where, SPEC)

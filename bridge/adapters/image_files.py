@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bridge.core.errors import BridgeError
 from bridge.core.labels import BACKGROUND_RGB, CANVAS_SIZE_PX
-from bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.atomic_write import write_atomically
+from bridge.adapters.atomic_write import write_atomically
 from bridge.core.audio_levels import fold_pitch
+from bridge.core.errors import SoundBankError
 from bridge.core.labels import HEADS, NOTE_NAMES, TIMBRES, VOLUMES
-from bridge.errors import SoundBankError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ class Correction:
 
     def updated(self, other: Correction) -> Correction:
         """This correction with `other`'s heads on top (a second `label` call adds to the first)."""
-        return Correction(**{**self.heads(), **other.heads()})
+        return Correction(pitch=self.pitch if other.pitch is None else other.pitch,
+                          volume=self.volume if other.volume is None else other.volume,
+                          timbre=self.timbre if other.timbre is None else other.timbre)
 
 
 def parse_pitch(value: Any) -> int:
@@ -186,7 +188,7 @@ def corrected_entry(entry: dict, correction: Correction) -> dict:
     """An index entry with the corrected labels: confidence 1.0, method "composer", the given note kept."""
     out = {**entry, "confidence": {**entry.get("confidence", {})}, "methods": {**entry.get("methods", {})}}
     for head, value in correction.heads().items():
-        out[head] = fold_pitch(value) if head == "pitch" else value
+        out[head] = value if isinstance(value, str) else fold_pitch(value)  # the pitch is the one number
         out["confidence"][head] = 1.0
         out["methods"][head] = METHOD
     if correction.pitch is not None:
@@ -235,11 +237,5 @@ def _write_entry(path: Path, key: str, correction: Correction | None) -> None:
         path.unlink(missing_ok=True)
         return
     text = HEADER + tomli_w.dumps(dict(sorted(doc.items())))
-    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")), mode=_permissions(path))
+    write_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
 
-
-def _permissions(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        return 0o644

@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bridge.atomic_write import write_atomically
+from bridge.adapters.atomic_write import write_atomically
+from bridge.core.errors import BridgeError
 from bridge.core.language import MAX_LANGUAGE_BYTES, Language, LanguageError, Recogniser, language_from_json
-from bridge.errors import BridgeError
 
 log = logging.getLogger(__name__)
 

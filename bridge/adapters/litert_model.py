@@ -1,8 +1,8 @@
 """The committed models' files, checked before use, and the one LiteRT runner both models run in.
 
     files = load_model_files(model_dir, SPEC)      # the .tflite bytes and its metadata, checked
-    runner = LiteRTRunner(files.model_bytes, source=files.model_path, retrain=SPEC.retrain)
-    probabilities = runner.run(batch)              # {head: (n, n_classes)}
+    runner = LiteRTRunner(files.model_bytes, SPEC, source=files.model_path)
+    probabilities = runner.run(batch)              # {head: (n, n_classes)}; run_one / run_all: see below
 
 Every way a model folder can be broken (a missing, empty, truncated or corrupted model; another kind
 of file under the model's name; metadata that is not JSON, lacks a key or holds a value of the wrong
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from bridge.adapters.native_stderr import native_stderr_silenced
+from bridge.core.errors import ModelError
 from bridge.core.labels import CLASSES, HEADS
-from bridge.errors import ModelError
 
 TFLITE_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier of every LiteRT model, at bytes 4-7
 SHA256_KEY = "model_sha256"  # metadata key: sha256 hex digest of the .tflite file the metadata describes
@@ -56,7 +56,8 @@ class ModelSpec:
     sha256_required: bool  # False only while the training code does not yet write SHA256_KEY
 
     def error(self, path: Path | str, problem: str) -> ModelError:
-        return model_error(path, problem, self.retrain)
+        """The one error for a model file that cannot be used: the file, the problem, the fix."""
+        return ModelError(f"{path}: {problem}; train it with: {self.retrain}")
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,6 @@ class ModelFiles:
     model_bytes: bytes
     metadata_bytes: bytes
     metadata: dict[str, Any]
-
-
-def model_error(path: Path | str, problem: str, retrain: str) -> ModelError:
-    """The one error for a model file that cannot be used: the file, the problem, the fix."""
-    return ModelError(f"{path}: {problem}; train it with: {retrain}")
 
 
 def load_model_files(model_dir: Path | str, spec: ModelSpec) -> ModelFiles:
@@ -199,17 +195,19 @@ def _short(value: object, limit: int = 40) -> str:
 class LiteRTRunner:
     """A LiteRT interpreter for one float32 input and one softmax output per head (told apart by size).
 
+    `spec` names the model and its retrain command in errors; `source` is the file (default "the <model>").
     `batch` resizes the input's first axis (the models are exported for a batch of one).
     `expected_input` is the shape the metadata promises (batch of one); another shape is refused.
     """
 
-    def __init__(self, model: bytes, *, retrain: str, source: Path | str = "the LiteRT model",
+    def __init__(self, model: bytes, spec: ModelSpec, *, source: Path | str | None = None,
                  expected_input: tuple[int, ...] | None = None, batch: int | None = None,
                  num_threads: int = 1) -> None:
-        self._source, self._retrain = source, retrain
+        self._spec, self._source = spec, source or f"the {spec.name}"
         try:
             self._interpreter = _build_interpreter(model, num_threads)
             self.input_shape, self._input = self._check_input(expected_input)
+            self.batch = batch or self.input_shape[0]
             if batch is not None:
                 self._interpreter.resize_tensor_input(self._input, [batch, *self.input_shape[1:]])
             with native_stderr_silenced():
@@ -220,7 +218,7 @@ class LiteRTRunner:
         self._outputs = self._map_outputs()
 
     def _error(self, problem: str) -> ModelError:
-        return model_error(self._source, problem, self._retrain)
+        return self._spec.error(self._source, problem)
 
     def _check_input(self, expected: tuple[int, ...] | None) -> tuple[tuple[int, ...], int]:
         inputs = self._interpreter.get_input_details()
@@ -246,6 +244,24 @@ class LiteRTRunner:
         self._interpreter.set_tensor(self._input, batch)
         self._interpreter.invoke()
         return {head: self._interpreter.get_tensor(index) for head, index in self._outputs.items()}
+
+    def run_one(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """One float32 input without the batch axis -> {head: (n_classes,) probabilities}."""
+        return {head: p[0] for head, p in self.run(x[None]).items()}
+
+    def run_all(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Any number of inputs (n, *input shape without the batch axis), in batches of `batch` (the last one
+        padded with zeros) -> {head: (n, n_classes) probabilities}."""
+        n = len(inputs)
+        out = {head: np.zeros((n, len(CLASSES[head])), np.float32) for head in HEADS}
+        batch = np.zeros((self.batch, *self.input_shape[1:]), np.float32)
+        for start in range(0, n, self.batch):
+            chunk = inputs[start : start + self.batch]
+            batch[: len(chunk)] = chunk
+            batch[len(chunk) :] = 0.0
+            for head, probs in self.run(batch).items():
+                out[head][start : start + len(chunk)] = probs[: len(chunk)]
+        return out
 
 
 def _build_interpreter(model: bytes, num_threads: int):

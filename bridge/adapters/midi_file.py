@@ -1,4 +1,4 @@
-"""Standard MIDI Files: controller moves read from one, and the tempo map of one written from a session.
+"""Standard MIDI Files: controller moves read from one, and a session's notes written to one.
 
 `midi_file_controls` reads controller moves as timed control events for `replay --midi-file`: the file goes
 through the same `MidiMapper` as a live controller; times come from the file's tempo map (mido converts ticks
@@ -8,6 +8,9 @@ to seconds while iterating), so t_ms 0 is the start of the file.
 a set_tempo from every tempo the score's transport messages (/pict2audio/transport) name, and ticks counted
 from those tempi, so the file's beats and 4/4 bar lines are the score's at any bpm (a pass of N bars starts on
 a bar line when the file starts where the score does).
+
+`write_midi_file` writes (t_ms, bundle) pairs through the live MIDI out's mapping (bridge.core.midi_out) to a
+type 1 file, atomically, at those tempi (none: 120 bpm).
 """
 
 from __future__ import annotations
@@ -17,13 +20,19 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bridge.adapters.atomic_write import write_atomically
+from bridge.core.errors import BridgeError
 from bridge.core.events import ControlEvent, TransportControl
+from bridge.core.labels import TIMBRES
 from bridge.core.midi_mapping import MidiMapper, MidiMapping
+from bridge.core.midi_out import MidiEvent, MidiOut, MidiOutMapping, SampleLength, SampleNote, timeline
 from bridge.core.protocol import Bundle
-from bridge.errors import BridgeError
 
 log = logging.getLogger(__name__)
+
+TICKS_PER_BEAT = 960  # 0.52 ms a tick: every time lands within 0.26 ms of the bundle's
 
 
 def midi_file_controls(path: Path | str, mapping: MidiMapping | None = None, *,
@@ -92,3 +101,78 @@ class TempoMap:
     def _count(change: tuple[float, int, int], t_ms: float, ticks_per_beat: int) -> int:
         since_ms, tick, us = change
         return tick + math.floor((t_ms - since_ms) * 1000.0 * ticks_per_beat / us + 0.5)
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MidiFileReport:
+    """What write_midi_file wrote."""
+
+    path: Path
+    notes: int
+    channels: tuple[int, ...]  # 1-based
+    duration_s: float
+    bpms: tuple[float, ...] = (120.0,)  # the tempo, or the tempi in order
+
+    def summary(self) -> str:
+        channels = ", ".join(map(str, self.channels)) or "none"
+        tempi = " then ".join(f"{bpm:g}" for bpm in self.bpms)
+        return (f"{self.path}: {self.notes} notes on channel(s) {channels}, {self.duration_s:.2f} s "
+                f"(type 1, {tempi} bpm)")
+
+
+def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundle]], *,
+                    mapping: MidiOutMapping | None = None, sample_note: SampleNote | None = None,
+                    sample_length_ms: SampleLength | None = None) -> MidiFileReport:
+    """Write the notes of (t_ms, bundle) pairs (t_ms from the file's start) to a type 1 Standard MIDI File.
+
+    Track 0 holds the time signature (4/4) and the tempo map (TempoMap: the score's tempi, else 120 bpm); every
+    channel used has a track of its own. Notes still sounding at the end are ended at the last event. Written
+    atomically."""
+    import mido
+
+    timed_bundles = list(timed_bundles)
+    tempo = TempoMap.of(timed_bundles, TICKS_PER_BEAT)
+    mapping = mapping or MidiOutMapping()
+    notes = MidiOut(mapping, sample_note=sample_note, sample_length_ms=sample_length_ms)
+    events = timeline(timed_bundles, notes)
+    midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    midi_file.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("track_name", name="Pict2Audio", time=0),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
+        *(mido.MetaMessage("set_tempo", tempo=us, time=tick - previous)
+          for (_, tick, us), previous in zip(tempo.changes, (0, *(c[1] for c in tempo.changes)), strict=False)),
+    ]))
+    channels = sorted({event.channel for event in events})
+    for channel in channels:
+        midi_file.tracks.append(_channel_track(channel, [e for e in events if e.channel == channel], mapping, tempo))
+    path = Path(path)
+    try:
+        write_atomically(path, lambda handle: midi_file.save(file=handle))
+    except OSError as exc:
+        raise BridgeError(f"MIDI file {path} cannot be written ({exc.strerror or exc})") from exc
+    end_ms = max((event.t_ms for event in events), default=0.0)
+    return MidiFileReport(path, sum(e.type == "note_on" for e in events), tuple(c + 1 for c in channels),
+                          end_ms / 1000.0, tempo.bpms())
+
+
+def ticks(t_ms: float) -> int:
+    """Absolute ticks of a time in ms at 120 bpm (a file without a score) and TICKS_PER_BEAT."""
+    return TempoMap.of((), TICKS_PER_BEAT).ticks(t_ms)
+
+
+def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMapping, tempo: TempoMap) -> Any:
+    """One channel's events as a track (delta times from absolute ticks, so rounding never adds up)."""
+    import mido
+
+    timbres = [t for t in TIMBRES if mapping.timbre == "channel" and mapping.channel_of(t) == channel]
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=" ".join(timbres) or "Pict2Audio", time=0)])
+    previous = 0
+    for event in events:
+        tick = tempo.ticks(event.t_ms)
+        track.append(mido.Message(**event.fields(), time=tick - previous))
+        previous = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track

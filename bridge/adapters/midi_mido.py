@@ -1,10 +1,10 @@
-"""MIDI controller input with mido (python-rtmidi backend by default): ports, reader, retry, learn.
+"""MIDI controller input with mido (python-rtmidi backend by default): ports, reader, retry.
 
 `MidiInput` opens a port by exact name, by part of a name, or as a virtual port `Pict2Audio`
 (`spec="virtual"`), and turns each message into control events through a `MidiMapper`, posted to the
 live session (`post(event)`, e.g. `LiveSession.post`) from the backend's callback thread.
 A port missing at start is one clear error and no MIDI; a port that disappears later is retried
-every `retry_s` until it comes back. `MidiLearn` saves a learned mapping to the TOML config.
+every `retry_s` until it comes back. Learning a mapping and saving it is bridge.app.midi_wiring's.
 
 On Linux without an ALSA sequencer, use JACK: `jackd --no-realtime -d dummy` and the backend
 `mido.backends.rtmidi/UNIX_JACK`.
@@ -34,9 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bridge.core.errors import BridgeError, ConfigError
 from bridge.core.events import ControlEvent
-from bridge.core.midi_mapping import Binding, MidiMapper, MidiMapping
-from bridge.errors import BridgeError, ConfigError
+from bridge.core.midi_mapping import MidiMapper
 
 log = logging.getLogger(__name__)
 
@@ -369,61 +369,3 @@ class _Lister:
             with CLIENT_LOCK:
                 self._rt.delete()
             self._rt = None
-
-
-def save_mapping(path: Path, mapping: MidiMapping) -> None:
-    """Write `[midi.mapping]` into the TOML config atomically, keeping every other table
-    (bridge.adapters.config_file: symlinks followed, permissions kept, errors name the folder)."""
-    from bridge.adapters.config_file import save_config_table
-
-    save_config_table(path, "midi.mapping", mapping.to_dict(), what="the MIDI mapping")
-
-
-class MidiLearn:
-    """Arm a target, move a control: the mapping is bound and saved to the config file.
-
-    `notify(text)` shows a short message (the canvas HUD); it is called from the MIDI thread.
-    """
-
-    def __init__(self, midi: MidiInput, config_path: Path, *, notify: Callable[[str], None] | None = None) -> None:
-        self.midi = midi
-        self.config_path = config_path
-        self.notify = notify or (lambda text: log.info("%s", text))
-        midi.mapper.on_learned = self._learned
-
-    def arm(self, target: str) -> None:
-        self.midi.arm(target)
-        self.notify(f"MIDI learn: move a control for {target}")
-
-    def cancel(self) -> None:
-        self.midi.arm(None)
-        self.notify("MIDI learn cancelled")
-
-    def _learned(self, target: str, binding: Binding, mapping: MidiMapping) -> None:
-        """The binding is in use already; saving it must not fail the MIDI thread, only say why not."""
-        try:
-            save_mapping(self.config_path, mapping)
-        except Exception as exc:  # whatever the write throws: the HUD says so and the session goes on
-            log.error("MIDI learn: %s = %s in use but not saved: %s", target, binding, exc)
-            self.notify(f"MIDI learn: {target} = {binding} in use, NOT saved: {exc}")
-            return
-        self.notify(f"MIDI learn: {target} = {binding}, saved to {self.config_path}")
-
-
-def start_midi(config: Any, post: Post, *, notify: Callable[[str], None] | None = None
-               ) -> tuple[MidiInput | None, MidiLearn | None]:
-    """The session's MIDI input from a Config (None when config.midi_in is unset or the port is missing).
-
-    A bad `[midi.mapping]` is a ConfigError (strict: the user fixes the file).
-    """
-    if not config.midi_in:
-        return None, None
-    from bridge.app.config import default_config_path
-
-    mapper = MidiMapper(MidiMapping.from_dict(config.midi_mapping), follow_clock=config.midi_clock)
-    midi = MidiInput(config.midi_in, post=post, mapper=mapper, backend=config.midi_backend)
-    if not midi.open():
-        if notify is not None:
-            notify(f"MIDI off: {midi.error}")
-        return None, None
-    return midi, MidiLearn(midi, config.config_path or default_config_path(), notify=notify)

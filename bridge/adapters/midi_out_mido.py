@@ -1,4 +1,4 @@
-"""MIDI out with mido: the engine's voices as notes on a MIDI port, and as a Standard MIDI File.
+"""MIDI out with mido: the engine's voices as notes on a MIDI port (files: bridge.adapters.midi_file).
 
 `MidiOutput` is a LiveSession sink. On the engine's thread each bundle goes through the pure mapping
 (`bridge.core.midi_out.MidiOut`) and its events are sent at once; the note-offs due when a sample
@@ -17,9 +17,6 @@ waits for JACK_DRAIN_CYCLES cycles to begin after the last send (at most JACK_DR
 a quit), watching the server's frame time through a JACK client of its own that is never activated: the
 note-offs and All Notes Off reach the receiver even when the process ends right after.
 (The input's close race of bridge/adapters/midi_mido.py is a callback into Python; an output has none.)
-
-`write_midi_file` writes (t_ms, bundle) pairs through the same mapping to a type 1 file, atomically, at the
-tempi of the bundles' score transport messages (bridge.adapters.midi_file.TempoMap; none: 120 bpm).
 """
 
 from __future__ import annotations
@@ -30,23 +27,16 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from bridge.adapters.midi_file import TempoMap
-from bridge.atomic_write import write_atomically
-from bridge.core.labels import TIMBRES
-from bridge.core.midi_out import MidiEvent, MidiOut, MidiOutMapping, SampleLength, SampleNote, sample_notes, timeline
+from bridge.core.midi_out import MidiEvent, MidiOut, MidiOutMapping, SampleLength, SampleNote
 from bridge.core.protocol import Bundle
-from bridge.errors import BridgeError
 
 log = logging.getLogger(__name__)
 
 VIRTUAL = "virtual"
 VIRTUAL_OUT_PORT_NAME = "Pict2Audio Out"
-TICKS_PER_BEAT = 960  # 0.52 ms a tick: every time lands within 0.26 ms of the bundle's
 JACK_API = "UNIX_JACK"  # mido's name of python-rtmidi's JACK API (an open port's `api`)
 JACK_DRAIN_CYCLES = 2  # cycles begun after the last send: the first hands it on, the second begins once receivers ran
 JACK_DRAIN_MAX_S = 0.2
@@ -240,92 +230,3 @@ def _libjack() -> ctypes.CDLL | None:
         getattr(jack, symbol).restype = ctypes.c_uint32
         getattr(jack, symbol).argtypes = [ctypes.c_void_p]
     return jack
-
-
-def start_midi_output(config: Any, bank: Any) -> MidiOutput | None:
-    """The session's MIDI output from a Config (None when config.midi_out is unset or the port cannot be
-    opened: one error line). A bad `[midi.out]` table is a ConfigError."""
-    if not getattr(config, "midi_out", None):
-        return None
-    from bridge.adapters.sample_info import SampleLengths
-
-    mapping = MidiOutMapping.from_dict(getattr(config, "midi_out_options", None))
-    output = MidiOutput(config.midi_out, mapping=mapping, backend=config.midi_backend,
-                        sample_note=sample_notes(bank) if mapping.note == "sample" else None,
-                        sample_length_ms=SampleLengths())
-    return output if output.open() else None
-
-
-# -- Standard MIDI File ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MidiFileReport:
-    """What write_midi_file wrote."""
-
-    path: Path
-    notes: int
-    channels: tuple[int, ...]  # 1-based
-    duration_s: float
-    bpms: tuple[float, ...] = (120.0,)  # the tempo, or the tempi in order
-
-    def summary(self) -> str:
-        channels = ", ".join(map(str, self.channels)) or "none"
-        tempi = " then ".join(f"{bpm:g}" for bpm in self.bpms)
-        return (f"{self.path}: {self.notes} notes on channel(s) {channels}, {self.duration_s:.2f} s "
-                f"(type 1, {tempi} bpm)")
-
-
-def write_midi_file(path: str | Path, timed_bundles: Iterable[tuple[float, Bundle]], *,
-                    mapping: MidiOutMapping | None = None, sample_note: SampleNote | None = None,
-                    sample_length_ms: SampleLength | None = None) -> MidiFileReport:
-    """Write the notes of (t_ms, bundle) pairs (t_ms from the file's start) to a type 1 Standard MIDI File.
-
-    Track 0 holds the time signature (4/4) and the tempo map (TempoMap: the score's tempi, else 120 bpm); every
-    channel used has a track of its own. Notes still sounding at the end are ended at the last event. Written
-    atomically."""
-    import mido
-
-    timed_bundles = list(timed_bundles)
-    tempo = TempoMap.of(timed_bundles, TICKS_PER_BEAT)
-    mapping = mapping or MidiOutMapping()
-    notes = MidiOut(mapping, sample_note=sample_note, sample_length_ms=sample_length_ms)
-    events = timeline(timed_bundles, notes)
-    midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    midi_file.tracks.append(mido.MidiTrack([
-        mido.MetaMessage("track_name", name="Pict2Audio", time=0),
-        mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-        *(mido.MetaMessage("set_tempo", tempo=us, time=tick - previous)
-          for (_, tick, us), previous in zip(tempo.changes, (0, *(c[1] for c in tempo.changes)), strict=False)),
-    ]))
-    channels = sorted({event.channel for event in events})
-    for channel in channels:
-        midi_file.tracks.append(_channel_track(channel, [e for e in events if e.channel == channel], mapping, tempo))
-    path = Path(path)
-    try:
-        write_atomically(path, lambda handle: midi_file.save(file=handle))
-    except OSError as exc:
-        raise BridgeError(f"MIDI file {path} cannot be written ({exc.strerror or exc})") from exc
-    end_ms = max((event.t_ms for event in events), default=0.0)
-    return MidiFileReport(path, sum(e.type == "note_on" for e in events), tuple(c + 1 for c in channels),
-                          end_ms / 1000.0, tempo.bpms())
-
-
-def ticks(t_ms: float) -> int:
-    """Absolute ticks of a time in ms at 120 bpm (a file without a score) and TICKS_PER_BEAT."""
-    return TempoMap.of((), TICKS_PER_BEAT).ticks(t_ms)
-
-
-def _channel_track(channel: int, events: list[MidiEvent], mapping: MidiOutMapping, tempo: TempoMap) -> Any:
-    """One channel's events as a track (delta times from absolute ticks, so rounding never adds up)."""
-    import mido
-
-    timbres = [t for t in TIMBRES if mapping.timbre == "channel" and mapping.channel_of(t) == channel]
-    track = mido.MidiTrack([mido.MetaMessage("track_name", name=" ".join(timbres) or "Pict2Audio", time=0)])
-    previous = 0
-    for event in events:
-        tick = tempo.ticks(event.t_ms)
-        track.append(mido.Message(**event.fields(), time=tick - previous))
-        previous = tick
-    track.append(mido.MetaMessage("end_of_track", time=0))
-    return track

@@ -29,11 +29,13 @@ from typing import Any, Protocol
 
 from pythonosc.osc_message import OscMessage
 
+from bridge.core.errors import ConfigError, LabelError
 from bridge.core.events import (
     TRANSPORT_ACTIONS,
     Clear,
     Event,
     ReleaseOverrides,
+    SessionInput,
     SetOverride,
     SetRegister,
     TransportControl,
@@ -43,7 +45,6 @@ from bridge.core.labels import HEADS, check_class
 from bridge.core.log_limit import Clock, LogLimiter, printable, shown
 from bridge.core.protocol import CONTROL_ADDRESSES
 from bridge.core.score import BPM_RANGE
-from bridge.errors import ConfigError, LabelError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ KNOWN = ", ".join(spec.path for spec in CONTROL_ADDRESSES.values())
 class Session(Protocol):
     """What the server needs of a LiveSession: queue an engine event from any thread unless the engine is behind."""
 
-    def offer(self, event: Event) -> bool: ...
+    def offer(self, event: SessionInput) -> bool: ...
 
 
 class _ControlError(ValueError):
@@ -251,7 +252,7 @@ def _fires(args: tuple[Any, ...]) -> bool:
     raise _ControlError(f"expected no argument or one number, got {shown(args, 80)}")
 
 
-def parse_transport(args: tuple[Any, ...]) -> Event:
+def parse_transport(args: tuple[Any, ...]) -> TransportControl:
     """`/pict2audio/transport s action [i/f value]`: start, stop, continue (no value), tempo, position, loop."""
     if not args or not isinstance(args[0], str) or args[0] not in TRANSPORT_ACTIONS:
         raise _ControlError(f"expected an action ({', '.join(TRANSPORT_ACTIONS)}), got {shown(args, 80)}")
@@ -291,7 +292,7 @@ class OscControlServer:
             "failed": LogLimiter(log, "%d more OSC control datagrams failed (ignored) in the last %.1f s",
                                  level=logging.ERROR, clock=clock),
         }
-        self._actions: dict[str, Callable[[tuple[Any, ...]], Event | None]] = {
+        self._actions: dict[str, Callable[[tuple[Any, ...]], SessionInput | None]] = {
             CONTROL_ADDRESSES["clear"].path: self._clear,
             CONTROL_ADDRESSES["override"].path: self._override,
             CONTROL_ADDRESSES["release"].path: self._release,

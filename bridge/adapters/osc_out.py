@@ -19,8 +19,8 @@ import struct
 import time
 from collections.abc import Sequence
 
+from bridge.core.errors import ConfigError
 from bridge.core.protocol import ADDRESSES, Bundle, Message
-from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

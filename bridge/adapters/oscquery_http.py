@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from bridge import __version__
 from bridge.core import oscquery
-from bridge.errors import ConfigError
+from bridge.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class OscQueryServer:
     def address(self) -> tuple[str, int] | None:
         """The (host, port) the listening socket is bound to; None when not serving."""
         server = self._server
-        return None if server is None else tuple(server.socket.getsockname()[:2])  # type: ignore[return-value]
+        return None if server is None else tuple(server.socket.getsockname()[:2])
 
     @property
     def url(self) -> str:

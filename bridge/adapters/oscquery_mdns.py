@@ -31,7 +31,7 @@ def _address(host: str) -> str:
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
-        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+        return str(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0])
 
 
 class MdnsAdvert:

@@ -5,15 +5,13 @@ under the same stroke id, `/pict2audio/voice/stop`, or `/pict2audio/clear`), wit
 as local playback does; overlapping voices add up. Files are decoded once, mixed down to mono, or
 kept as stereo when any used sample is stereo (mono samples then go to both channels), and resampled
 to one rate with soxr. The mix is scaled down only if its peak would exceed full scale (to
-PEAK_CEILING_DBFS); otherwise it is written untouched. The WAV is written atomically (a temporary file
-beside it, then os.replace).
+PEAK_CEILING_DBFS); otherwise it is written untouched. The WAV is written atomically
+(bridge.adapters.atomic_write).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.adapters.atomic_write import write_atomically
+from bridge.core.errors import BridgeError
 from bridge.core.protocol import ADDRESSES, Bundle
-from bridge.errors import BridgeError
 
 log = logging.getLogger(__name__)
 
@@ -164,16 +163,8 @@ def render_wav(
         audio *= np.float32(gain)
         peak *= gain
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        soundfile.write(tmp, audio, sample_rate_hz, subtype=SUBTYPES[subtype], format="WAV")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda handle: soundfile.write(handle, audio, sample_rate_hz,
+                                                          subtype=SUBTYPES[subtype], format="WAV"))
     return RenderReport(
         path=path,
         duration_s=len(audio) / sample_rate_hz,

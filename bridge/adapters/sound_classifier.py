@@ -20,21 +20,27 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION, SoundFeatures
 from bridge.adapters.litert_model import LiteRTRunner, ModelFiles, ModelSpec, get_field, load_model_files
+from bridge.adapters.resources import models_dir
 from bridge.core.audio_levels import fold_pitch, hz_to_midi, midi_to_hz, volume_from_levels
 from bridge.core.labels import CLASSES, HEADS
 
 log = logging.getLogger(__name__)
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "sound"
+MODEL_DIR = models_dir() / "sound"
 MODEL_FILE = "sound_cnn.tflite"
 METADATA_FILE = "sound_cnn.json"
 METHODS: dict[str, tuple[str, ...]] = {"pitch": ("cnn", "dsp"), "volume": ("cnn", "dsp"), "timbre": ("cnn",)}
 BATCH = 32
+# The CNN's probabilities are the mean over the note as prepared and delayed by these many log-mel frames
+# (20 ms each; the training shifts notes by 0..3 frames): each view errs on other unheard instruments.
+TIME_SHIFTS: tuple[int, ...] = (0, 2, 4)
+LOG_MEL_FLOOR = -2.0  # audio_features' DB_FLOOR in log-mel units: what a delayed view starts with
 
 # The pitch's second opinion (thresholds read off YIN's misses on the held-out GM programs and NSynth
 # train; measured by `train-sound`, docs/soundbank.md "Measured accuracy").
@@ -78,9 +84,10 @@ class SoundLabels:
 @functools.cache
 def _band_mels() -> np.ndarray:
     """The centre of each log-mel band, in mels (the Slaney scale the filter bank is built on)."""
-    from bridge.adapters.audio_features import FMAX_HZ, FMIN_HZ, N_MELS, _hz_to_mel
+    from bridge.adapters.audio_features import FMAX_HZ, FMIN_HZ, N_MELS, hz_to_mel
 
-    return np.linspace(*_hz_to_mel(np.array([FMIN_HZ, FMAX_HZ])), N_MELS + 2)[1:-1]
+    low, high = hz_to_mel(np.array([FMIN_HZ, FMAX_HZ]))
+    return np.linspace(low, high, N_MELS + 2)[1:-1]
 
 
 def spectrum_db(log_mel: np.ndarray) -> np.ndarray:
@@ -92,10 +99,10 @@ def spectrum_db(log_mel: np.ndarray) -> np.ndarray:
 
 def _level_at(spectrum: np.ndarray, hz: float) -> float:
     """The spectrum's level at a frequency (interpolated between band centres; -inf above the top band)."""
-    from bridge.adapters.audio_features import _hz_to_mel
+    from bridge.adapters.audio_features import hz_to_mel
 
     mels = _band_mels()
-    mel = float(_hz_to_mel(np.array([hz], np.float64))[0])
+    mel = float(hz_to_mel(np.array([hz], np.float64))[0])
     return -math.inf if mel > mels[-1] else float(np.interp(mel, mels, spectrum))
 
 
@@ -168,10 +175,6 @@ def check_default_methods(metadata: dict, path: Path) -> None:
             raise SPEC.error(path, f"default_methods.{head} is {method!r}, expected one of {list(METHODS[head])}")
 
 
-def load_metadata(model_dir: Path = MODEL_DIR) -> dict:
-    return load_model(model_dir).metadata
-
-
 def _version(files: ModelFiles) -> str:
     return hashlib.sha256(files.model_bytes + files.metadata_bytes).hexdigest()[:16]
 
@@ -186,25 +189,29 @@ def warm_up_inference() -> None:
     import ai_edge_litert.interpreter  # noqa: F401
 
 
-class LiteRTModel:
-    """The exported CNN in a LiteRT interpreter, run in fixed batches of BATCH (no per-file calls)."""
+def delayed(log_mels: np.ndarray, frames: int) -> np.ndarray:
+    """(n, N_MELS, N_FRAMES) log-mels with the sound starting `frames` later (floor before, end cut off)."""
+    if frames == 0:
+        return log_mels
+    out = np.full_like(log_mels, LOG_MEL_FLOOR)
+    out[:, :, frames:] = log_mels[:, :, :-frames]
+    return out
 
-    def __init__(self, model_bytes: bytes, *, num_threads: int = 1, source: Path | str = "the sound model") -> None:
-        self._runner = LiteRTRunner(model_bytes, retrain=RETRAIN_COMMAND, source=source,
-                                    expected_input=(1, *INPUT_SHAPE), batch=BATCH, num_threads=num_threads)
+
+class LiteRTModel:
+    """The exported CNN in a LiteRT interpreter, run in fixed batches of BATCH (no per-file calls), its
+    probabilities averaged over the views of `time_shifts`."""
+
+    def __init__(self, model_bytes: bytes, *, num_threads: int = 1, source: Path | str | None = None,
+                 time_shifts: tuple[int, ...] = TIME_SHIFTS) -> None:
+        self._runner = LiteRTRunner(model_bytes, SPEC, source=source, expected_input=(1, *INPUT_SHAPE), batch=BATCH,
+                                    num_threads=num_threads)
+        self._time_shifts = time_shifts
 
     def predict_proba(self, log_mels: np.ndarray) -> dict[str, np.ndarray]:
         """(n, N_MELS, N_FRAMES) -> {head: (n, n_classes) probabilities}."""
-        n = log_mels.shape[0]
-        out = {head: np.zeros((n, len(CLASSES[head])), np.float32) for head in HEADS}
-        batch = np.zeros((BATCH, *INPUT_SHAPE), np.float32)
-        for start in range(0, n, BATCH):
-            chunk = log_mels[start : start + BATCH]
-            batch[: len(chunk), ..., 0] = chunk
-            batch[len(chunk) :] = 0.0
-            for head, probs in self._runner.run(batch).items():
-                out[head][start : start + len(chunk)] = probs[: len(chunk)]
-        return out
+        views = [self._runner.run_all(delayed(log_mels, k)[..., None]) for k in self._time_shifts]
+        return {head: np.mean([view[head] for view in views], axis=0) for head in views[0]}
 
 
 class SoundClassifier:
@@ -236,7 +243,8 @@ def combine(features: SoundFeatures, probs: dict[str, np.ndarray], default_metho
     if checked is not None:
         dsp["pitch"] = (fold_pitch(checked), features.pitch_stability)
     estimate = estimate_pitch(checked, features.pitch_stability, probs["pitch"])
-    chosen, methods = {}, {}
+    chosen: dict[str, tuple[Any, float]] = {}  # a class (pitch: int, else str) and its confidence
+    methods: dict[str, str] = {}
     for head in HEADS:
         method = default_methods[head]
         if head == "pitch" and method == "dsp":

@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from bridge.adapters.atomic_write import write_atomically
 from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS, SoundFeatures, UnusableAudio, features_for_file
 from bridge.adapters.label_corrections import apply_corrections
-from bridge.atomic_write import write_atomically
 from bridge.core.audio_levels import fold_pitch, midi_to_hz
 from bridge.core.bank import Sample, SoundBank
+from bridge.core.errors import SoundBankError
+from bridge.core.index_plan import Listing, plan_index
 from bridge.core.labels import Labels
-from bridge.errors import SoundBankError
 
 log = logging.getLogger(__name__)
 
@@ -411,36 +412,41 @@ def update_index(
     index_path = Path(index_path) if index_path else default_index_path(folder)
     version = model_version(model_dir or MODEL_DIR)
     old = read_index(index_path) or {}
-    old_entries: dict[str, dict] = old.get("samples", {}) if old.get("folder") == str(folder) else {}
-    old_skipped: dict[str, dict] = old.get("skipped", {}) if old.get("folder") == str(folder) else {}
     scanned = scan(folder)
-    found = scanned.found
+    plan = plan_index(scanned.found, scanned.problems, old, folder=str(folder), version=version)
 
-    report = IndexReport(folder=folder, index_path=index_path, entries={})
-    report.removed = sorted(set(old_entries) - set(found))
-    skipped_records = {rel: _scan_skip_record(folder / rel, reason, version)
-                       for rel, reason in scanned.problems.items()}
-    todo: list[str] = []
-    touched = 0
-    for rel, (size, mtime_ns) in found.items():
-        entry, bad = old_entries.get(rel), old_skipped.get(rel)
-        if entry and (entry["size"], entry["mtime_ns"]) == (size, mtime_ns) and _current(entry, version):
-            report.entries[rel] = entry
-        elif bad and (bad["size"], bad["mtime_ns"]) == (size, mtime_ns) and bad.get("model_version") == version \
-                and not _retry(bad):
-            skipped_records[rel] = bad
-        elif entry and _current(entry, version) and _same_content(folder / rel, entry):
-            report.entries[rel] = {**entry, "size": size, "mtime_ns": mtime_ns}  # touched, not changed
-            touched += 1
-        else:
-            todo.append(rel)
+    report = IndexReport(folder=folder, index_path=index_path, entries=dict(plan.unchanged), removed=plan.removed)
+    skipped_records = {**{rel: _scan_skip_record(folder / rel, reason, version) for rel, reason in plan.failed.items()},
+                       **plan.known_bad}
+    touched = _touched_entries(folder, plan.recheck, scanned.found)
+    report.entries.update(touched)
     report.reused = len(report.entries)
+    todo = sorted([*plan.to_label, *(set(plan.recheck) - set(touched))])
+    _label_into(report, skipped_records, todo, scanned.found, version,
+                model_dir=model_dir, workers=workers or os.cpu_count() or 1, progress=progress)
+    report.skipped = {rel: record["reason"] for rel, record in sorted(skipped_records.items())}
 
-    todo.sort()
-    n_workers = workers or os.cpu_count() or 1
-    log.info("%s: labelling %d new or changed files (%d unchanged, %d removed) with %d worker(s)",
-             folder, len(todo), report.reused, len(report.removed), n_workers if len(todo) >= IN_PROCESS_BELOW else 1)
-    for outcome in _label_files(folder, todo, model_dir=model_dir, workers=n_workers, progress=progress):
+    # A file tried again and skipped for the same reason changes nothing: the index is not rewritten.
+    if report.labelled or touched or report.removed or plan.old_skipped != skipped_records or not old:
+        _write_records(index_path, folder, version, report.entries, skipped_records)
+        report.written = True
+    report.entries = apply_corrections(folder, report.entries, index_path=index_path)  # the composer's win
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _touched_entries(folder: Path, recheck: dict[str, dict], found: Listing) -> dict[str, dict]:
+    """The entries whose file has a new size or mtime but the same content (touched, not changed), updated."""
+    return {rel: {**entry, "size": found[rel][0], "mtime_ns": found[rel][1]}
+            for rel, entry in recheck.items() if _same_content(folder / rel, entry)}
+
+
+def _label_into(report: IndexReport, skipped_records: dict[str, dict], todo: list[str], found: Listing,
+                version: str, *, model_dir: Path | None, workers: int, progress: ProgressFn | None) -> None:
+    """Label the files `todo`: each becomes an entry of the report, or a skip record with its reason."""
+    log.info("%s: labelling %d new or changed files (%d unchanged, %d removed) with %d worker(s)", report.folder,
+             len(todo), report.reused, len(report.removed), workers if len(todo) >= IN_PROCESS_BELOW else 1)
+    for outcome in _label_files(report.folder, todo, model_dir=model_dir, workers=workers, progress=progress):
         if outcome.entry is not None:
             report.entries[outcome.rel] = outcome.entry
             report.labelled.append(outcome.rel)
@@ -448,34 +454,19 @@ def update_index(
             size, mtime_ns = found[outcome.rel]
             skipped_records[outcome.rel] = {"size": size, "mtime_ns": mtime_ns, "reason": outcome.reason,
                                             "model_version": version, "retry": outcome.retry}
-    report.skipped = {rel: rec["reason"] for rel, rec in sorted(skipped_records.items())}
-
-    # A file tried again and skipped for the same reason changes nothing: the index is not rewritten.
-    changed = bool(report.labelled or touched or report.removed or old_skipped != skipped_records)
-    if changed or not old:
-        write_index(index_path, {
-            "schema": INDEX_SCHEMA,
-            "folder": str(folder),
-            "model_version": version,
-            "updated_unix": round(time.time(), 3),
-            "samples": dict(sorted(report.entries.items())),
-            "skipped": dict(sorted(skipped_records.items())),
-        })
-        report.written = True
-    report.entries = apply_corrections(folder, report.entries, index_path=index_path)  # the composer's win
-    report.seconds = time.perf_counter() - started
-    return report
 
 
-def _current(entry: dict, version: str) -> bool:
-    """An entry labelled by this model and analysis (one from before unpitched detection has no `pitched`)."""
-    return entry.get("model_version") == version and "pitched" in entry
-
-
-def _retry(record: dict) -> bool:
-    """Whether a remembered skip is tried again. Records written before `retry` existed say
-    "unreadable (...)" for permission and I/O errors too: those are tried once more."""
-    return bool(record.get("retry", str(record.get("reason", "")).startswith("unreadable (")))
+def _write_records(index_path: Path, folder: Path, version: str, entries: dict[str, dict],
+                   skipped_records: dict[str, dict]) -> None:
+    """Store the index: every entry and skip record, sorted by path."""
+    write_index(index_path, {
+        "schema": INDEX_SCHEMA,
+        "folder": str(folder),
+        "model_version": version,
+        "updated_unix": round(time.time(), 3),
+        "samples": dict(sorted(entries.items())),
+        "skipped": dict(sorted(skipped_records.items())),
+    })
 
 
 def _scan_skip_record(path: Path, reason: str, version: str) -> dict:

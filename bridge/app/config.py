@@ -67,15 +67,15 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from bridge.core.bank import CANVAS_REGISTER, REGISTERS
 from bridge.core.drawing import LABEL_MODES, ONSETS, PlayMode
+from bridge.core.errors import ConfigError
 from bridge.core.labels import TIMBRES
 from bridge.core.midi_mapping import TARGETS, MidiMapping
 from bridge.core.palette import Palette, PaletteError
 from bridge.core.score import SETTINGS_KEYS, ScoreError, ScoreSettings, settings_from_dict
-from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ MAX_VOICES = 64
 # Commands that never listen for OSC control (replay drops control_port): a busy port is no reason to stop them.
 NO_CONTROL_INPUT = frozenset({"replay", "midi-learn", "score"})
 
-Check = Callable[[Any, str], Any]
+Check = Callable[[object, str], object]  # (value as read, where) -> the checked value
 
 
 def default_config_path() -> Path:
@@ -122,20 +122,20 @@ class Config:
 # -- value checks: (value, where) -> the typed value, or ConfigError naming `where` -----------------
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_whole(value: Any) -> bool:
+def _is_whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _plain_text(value: Any) -> bool:
+def _plain_text(value: object) -> TypeGuard[str]:
     """A non-empty string without control characters (NUL, newlines) or surrounding spaces."""
     return isinstance(value, str) and value != "" and value == value.strip() and value.isprintable()
 
 
-def parse_host_port(text: Any, where: str = "--osc") -> tuple[str, int]:
+def parse_host_port(text: object, where: str = "--osc") -> tuple[str, int]:
     """'HOST:PORT' or 'PORT' -> (host, port); ConfigError naming `where` otherwise."""
     expected = "an OSC target as HOST:PORT with PORT 1..65535 (e.g. 127.0.0.1:9000)"
     if not isinstance(text, str):
@@ -149,7 +149,7 @@ def parse_host_port(text: Any, where: str = "--osc") -> tuple[str, int]:
     return host, number
 
 
-def _targets(value: Any, where: str) -> tuple[tuple[str, int], ...]:
+def _targets(value: object, where: str) -> tuple[tuple[str, int], ...]:
     if isinstance(value, str):
         raise ConfigError(f"{where}: expected a list of \"HOST:PORT\" strings, got the single string {value!r}; "
                           f"write it as a list: targets = [{json.dumps(value)}]")
@@ -159,20 +159,20 @@ def _targets(value: Any, where: str) -> tuple[tuple[str, int], ...]:
     return tuple(parse_host_port(item, f"{where}[{i}]") for i, item in enumerate(value))
 
 
-def _latency(value: Any, where: str) -> float:
+def _latency(value: object, where: str) -> float:
     if not _is_number(value) or not 0 <= value <= MAX_LATENCY_MS:  # also false for nan and inf
         raise ConfigError(f"{where}: expected a look-ahead of 0..{MAX_LATENCY_MS:g} ms (0 = send at once), "
                           f"got {value!r}")
     return float(value)
 
 
-def _port(value: Any, where: str) -> int:
+def _port(value: object, where: str) -> int:
     if not _is_whole(value) or not 0 < value < 65536:
         raise ConfigError(f"{where}: expected a UDP port 1..65535, got {value!r}")
     return value
 
 
-def _host(value: Any, where: str) -> str:
+def _host(value: object, where: str) -> str:
     if not _plain_text(value) or " " in value:
         raise ConfigError(f"{where}: expected a host name or address, e.g. \"127.0.0.1\", got {value!r}")
     return value
@@ -181,7 +181,7 @@ def _host(value: Any, where: str) -> str:
 def _choice(options: Iterable[str]) -> Check:
     options = tuple(options)
 
-    def check(value: Any, where: str) -> str:
+    def check(value: object, where: str) -> str:
         if not isinstance(value, str) or value not in options:
             raise ConfigError(f"{where}: expected one of {', '.join(options)}, got {value!r}")
         return value
@@ -189,73 +189,70 @@ def _choice(options: Iterable[str]) -> Check:
     return check
 
 
-def _voices(value: Any, where: str) -> int:
+def _voices(value: object, where: str) -> int:
     if not _is_whole(value) or not 1 <= value <= MAX_VOICES:
         raise ConfigError(f"{where}: expected 1..{MAX_VOICES} voices (a whole number), got {value!r}")
     return value
 
 
-def _folder(value: Any, where: str) -> Path:
+def _folder(value: object, where: str) -> Path:
+    return _path(value, where, kind="folder", example="~/samples/my-bank")
+
+
+def _file(value: object, where: str) -> Path:
+    return _path(value, where, kind="file", example="~/shapes.json")
+
+
+def _path(value: object, where: str, *, kind: str, example: str) -> Path:
     text = str(value) if isinstance(value, Path) else value
     if not isinstance(text, str) or not text.strip() or "\0" in text:
-        raise ConfigError(f"{where}: expected a folder path, e.g. \"~/samples/my-bank\", got {value!r}")
+        raise ConfigError(f"{where}: expected a {kind} path, e.g. \"{example}\", got {value!r}")
     try:
         return Path(text).expanduser()
     except RuntimeError as exc:  # "~someone" for a user that does not exist
-        raise ConfigError(f"{where}: expected a folder path, got {text!r}, whose ~user is unknown here; "
+        raise ConfigError(f"{where}: expected a {kind} path, got {text!r}, whose ~user is unknown here; "
                           "write the full path") from exc
 
 
-def _file(value: Any, where: str) -> Path:
-    text = str(value) if isinstance(value, Path) else value
-    if not isinstance(text, str) or not text.strip() or "\0" in text:
-        raise ConfigError(f"{where}: expected a file path, e.g. \"~/shapes.json\", got {value!r}")
-    try:
-        return Path(text).expanduser()
-    except RuntimeError as exc:  # "~someone" for a user that does not exist
-        raise ConfigError(f"{where}: expected a file path, got {text!r}, whose ~user is unknown here; "
-                          "write the full path") from exc
-
-
-def _midi_input(value: Any, where: str) -> str:
+def _midi_input(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip() or not value.isprintable():
         raise ConfigError(f"{where}: expected a MIDI port name (or part of one, see `run_bridge.py midi-ports`) "
                           f"or \"virtual\", got {value!r}; leave it out to run without MIDI")
     return value
 
 
-def _midi_backend(value: Any, where: str) -> str:
+def _midi_backend(value: object, where: str) -> str:
     from bridge.adapters.midi_mido import check_backend_name  # reads mido's folder only when asked
 
     return check_backend_name(value, where)
 
 
-def _text(value: Any, where: str) -> str:
+def _text(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     return value
 
 
-def _number(value: Any, where: str) -> float:
+def _number(value: object, where: str) -> float:
     if not _is_number(value) or not math.isfinite(value):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     return value
 
 
-def _switch(value: Any, where: str) -> bool:
+def _switch(value: object, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
     return value
 
 
-def _register(value: Any, where: str) -> int:
+def _register(value: object, where: str) -> int:
     if not _is_whole(value) or value not in REGISTERS:
         raise ConfigError(f"{where}: expected a register {REGISTERS[0]}..{REGISTERS[-1]} (N = the notes "
                           f"A{{N}}..G#{{N+1}}; {CANVAS_REGISTER} = the canvas's own), got {value!r}")
     return value
 
 
-def _tcp_port(value: Any, where: str) -> int:
+def _tcp_port(value: object, where: str) -> int:
     if not _is_whole(value) or not 0 <= value < 65536:
         raise ConfigError(f"{where}: expected a TCP port 1..65535, or 0 for any free port, got {value!r}")
     return value
@@ -366,7 +363,7 @@ def load_config(args: argparse.Namespace) -> Config:
     """The config file (if any), then each flag the user gave on top of it; every value checked.
 
     A control port (unless the command takes no control input) is bound and released at once, so a
-    port in use is a ConfigError now rather than a session that comes up without its control input.
+    port in use is a ConfigError at start rather than a session that comes up without its control input.
     """
     path: Path | None = getattr(args, "config", None)
     explicit = path is not None
@@ -423,7 +420,7 @@ def _table(doc: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     return value
 
 
-def _mapping(value: Any, path: Path) -> dict[str, Any]:
+def _mapping(value: object, path: Path) -> dict[str, Any]:
     """The known keys of [midi.mapping], checked by MidiMapping (whose errors name the key)."""
     if not isinstance(value, dict):
         raise ConfigError(f"config file {path}: [midi] mapping must be a table ([midi.mapping]), got {value!r}")
@@ -437,7 +434,7 @@ def _mapping(value: Any, path: Path) -> dict[str, Any]:
     return known
 
 
-def _midi_out_options(value: Any, path: Path) -> dict[str, Any]:
+def _midi_out_options(value: object, path: Path) -> dict[str, Any]:
     """The known keys of [midi.out] (an unknown one is a warning), checked by MidiOutMapping."""
     from bridge.core.midi_out import OPTION_KEYS, MidiOutMapping
 
@@ -496,7 +493,7 @@ def _warn_unknown(doc: dict[str, Any], tables: dict[str, dict[str, Any]], path: 
                         _nearest(key, MAPPING_KEYS, "'{}'"))
 
 
-def _unknown_top_level(name: str, value: Any) -> str:
+def _unknown_top_level(name: str, value: object) -> str:
     if isinstance(value, dict):
         return f"unknown table [{name}]; {_nearest(name, [t for t in KNOWN_KEYS if '.' not in t], '[{}]')}"
     owners = [table for table, keys in KNOWN_KEYS.items() if name in keys]

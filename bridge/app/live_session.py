@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from bridge.core.engine import Engine
-from bridge.core.events import Event, TransportControl
+from bridge.core.events import Event, SessionInput, TransportControl
 from bridge.core.log_limit import LogLimiter
 from bridge.core.protocol import Bundle
 
@@ -77,15 +77,21 @@ class LiveSession:
         self._drop_log.flush()
 
     @property
+    def running(self) -> bool:
+        """Whether the engine thread is started and not stopped."""
+        return self._thread is not None
+
+    @property
     def waiting(self) -> int:
         """Events queued and not yet handled."""
         return self._waiting
 
-    def post(self, event: Event) -> None:
+    def post(self, event: SessionInput) -> None:
         """Queue an event from any thread, e.g. post(PenMove(x=10, y=20)); an event without t_ms happens now.
 
         Never drops: for the canvas's own events, whose rate a person sets."""
-        if self._transport(event):
+        if isinstance(event, TransportControl):
+            self._transport(event)
             return
         if event.t_ms is None:
             event = event.at(self.now_ms())
@@ -94,10 +100,11 @@ class LiveSession:
             self.idle.clear()
         self._queue.put(event)
 
-    def offer(self, event: Event) -> bool:
+    def offer(self, event: SessionInput) -> bool:
         """Queue an event as `post` does unless `max_waiting` events are already waiting; then drop it
         (counted in `dropped`, with a rate-limited warning) and return False. For inputs anyone can flood."""
-        if self._transport(event):
+        if isinstance(event, TransportControl):
+            self._transport(event)
             return True
         if event.t_ms is None:
             event = event.at(self.now_ms())
@@ -115,15 +122,12 @@ class LiveSession:
         self._queue.put(event)
         return True
 
-    def _transport(self, event: Event) -> bool:
-        """A transport control goes to the score player (never to the engine); True when it was one."""
-        if not isinstance(event, TransportControl):
-            return False
+    def _transport(self, event: TransportControl) -> None:
+        """A transport control goes to the score player (never to the engine)."""
         if self.on_transport is None:
             log.info("transport %s ignored: no score player in this session", event.action)
         else:
             self.on_transport(event)
-        return True
 
     def wait_idle(self, timeout_s: float = 5.0) -> bool:
         """Block until every posted event has been handled (for tests and shutdown)."""

@@ -15,20 +15,20 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.app.live_session import LiveSession, Sink
 from bridge.core.drawing import Drawing
 from bridge.core.engine import Engine
-from bridge.core.events import ControlEvent, Event
+from bridge.core.events import ControlEvent, SessionInput, TransportControl
 from bridge.core.protocol import Bundle
 from bridge.core.replay import session_events
 
 log = logging.getLogger(__name__)
 
-OnEvent = Callable[[Event, Bundle | None], None]
+OnEvent = Callable[[SessionInput, Bundle | None], None]
 
 
 @dataclass
@@ -75,7 +75,7 @@ def replay_drawing(
     *,
     speed: float | None = 1.0,
     extra_controls: tuple[ControlEvent, ...] = (),
-    events: Sequence[Event] | None = None,
+    events: Sequence[SessionInput] | None = None,
     on_event: OnEvent | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -93,7 +93,7 @@ def replay_drawing(
     errors_before = len(engine.errors)
     first_t_ms = _time(events[0]) if events else 0.0
     result = ReplayResult(first_t_ms=first_t_ms, last_t_ms=_time(events[-1]) if events else 0.0)
-    steps = (_made(session, event, clock) for event in events)
+    steps: Iterable[tuple[SessionInput, Bundle | None, float]] = (_made(session, event, clock) for event in events)
     if speed is not None:
         steps = list(steps)  # timed: every bundle is made before the clock starts
     with _collector_paused(speed is not None):
@@ -117,14 +117,18 @@ def replay_drawing(
     return result
 
 
-def _time(event: Event) -> float:
+def _time(event: SessionInput) -> float:
     assert event.t_ms is not None, "a drawing's events carry their time"
     return event.t_ms
 
 
-def _made(session: LiveSession, event: Event,
-          clock: Callable[[], float]) -> tuple[Event, Bundle | None, float]:
-    """(event, its bundle, how long the engine took to make it in s)."""
+def _made(session: LiveSession, event: SessionInput,
+          clock: Callable[[], float]) -> tuple[SessionInput, Bundle | None, float]:
+    """(event, its bundle, how long the engine took to make it in s). A transport control goes where the live
+    session sends it (the score player; a plain replay has none) and makes no bundle."""
+    if isinstance(event, TransportControl):
+        session.post(event)
+        return event, None, 0.0
     began = clock()
     bundle = session.compute(event)
     return event, bundle, clock() - began

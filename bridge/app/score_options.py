@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from bridge.core.errors import ConfigError
 from bridge.core.score import ScoreError, ScoreSettings
-from bridge.errors import ConfigError
 
 
 def add_score_options(parser: argparse.ArgumentParser, *, switch: bool = False, loops: bool = False) -> None:

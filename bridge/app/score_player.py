@@ -146,6 +146,11 @@ class ScorePlayer:
         """Whether incoming MIDI clock drives the playhead."""
         return self._follower is not None
 
+    @property
+    def lost_ticks(self) -> int:
+        """MIDI clock ticks found missing so far (0 when not following the clock)."""
+        return 0 if self._follower is None else self._follower.lost
+
     # -- transport
 
     def control(self, event: TransportControl) -> None:
@@ -279,8 +284,9 @@ class ScorePlayer:
             return
         renumbered = self._follower.renumbered
         fit = self._follower.tick(t_ms)
-        if self._follower.renumbered is not renumbered and self._clock_ref is not None:
-            first, steps = self._follower.renumbered  # ticks found missing: the ones from `first` move on
+        moved = self._follower.renumbered
+        if moved is not renumbered and moved is not None and self._clock_ref is not None:
+            first, steps = moved  # ticks found missing: the ones from `first` move on
             if self._clock_ref[0] >= first:
                 self._clock_ref = (self._clock_ref[0] + steps, self._clock_ref[1])
         if fit is None:
@@ -459,14 +465,14 @@ def performance_events(drawing: Drawing, *, latency_ms: float = 0.0, playhead_hz
     clock = _ReplayClock()
     out: list[Event] = []
     drawn = sorted((*drawing.strokes, *drawing.undone), key=lambda stroke: stroke.points[-1].t_ms)
-    edits = sorted((c for c in drawing.controls if isinstance(c, EditPage)), key=lambda edit: edit.t_ms)
+    edits = sorted((c for c in drawing.controls if isinstance(c, EditPage)), key=_edited_at)
 
     def finished() -> tuple[Stroke, ...]:
         """The page as the engine holds it now: the last page edit's strokes, then the strokes finished (at
         their pen-up) since."""
         now = clock.ms
-        last = next((edit for edit in reversed(edits) if edit.t_ms <= now), None)
-        since = -math.inf if last is None else last.t_ms
+        last = next((edit for edit in reversed(edits) if _edited_at(edit) <= now), None)
+        since = -math.inf if last is None else _edited_at(last)
         return (*(last.strokes if last else ()), *(s for s in drawn if since < s.points[-1].t_ms <= now))
 
     player = ScorePlayer(drawing.score or ScoreSettings(), post=out.append, strokes=finished,
@@ -487,6 +493,11 @@ def performance_events(drawing: Drawing, *, latency_ms: float = 0.0, playhead_hz
         if player.state == "playing":
             player.control(TransportControl(action="stop"))
     return out
+
+
+def _edited_at(edit: EditPage) -> float:
+    assert edit.t_ms is not None, "recorded controls carry their time"
+    return edit.t_ms
 
 
 def _advance(player: ScorePlayer, clock: _ReplayClock, until: float) -> None:

@@ -13,26 +13,44 @@ functions, never when this module is imported.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bridge import __version__
 from bridge.app.background_sink import BackgroundSink
 from bridge.app.config import Config
 from bridge.app.live_session import LiveSession, Sink
 from bridge.core.bank import SoundBank
-from bridge.core.engine import Engine, EngineConfig
-from bridge.core.events import PenDown, PenMove, PenUp
+from bridge.core.engine import Engine, EngineConfig, Gestures, MatchFn
+from bridge.core.events import Event, PenDown, PenMove, PenUp
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from bridge.adapters.audio_pygame import LocalAudio
+    from bridge.adapters.language_files import SessionLanguage
+    from bridge.adapters.midi_out_mido import MidiOutput
+    from bridge.adapters.osc_control import OscControlServer
+    from bridge.adapters.osc_out import OscSender
+    from bridge.adapters.oscquery_http import OscQueryServer
+    from bridge.adapters.oscquery_mdns import MdnsAdvert
+    from bridge.app.score_player import ScorePlayer
+    from bridge.core.labels import Prediction
+    from bridge.core.matching import Matcher
+    from bridge.core.score import ScoreSettings
 
 log = logging.getLogger(__name__)
 
 
 class ImageClassifier(Protocol):
+    """What a session needs of an image model (bridge.adapters.image_classifier): a version and a classify."""
+
     version: str
 
-    def classify(self, image: Any) -> Any: ...
+    def classify(self, image: np.ndarray) -> Prediction: ...
 
 
 def session_meta(classifier: object, bank: SoundBank) -> dict[str, str]:
@@ -51,8 +69,8 @@ def build_engine(
     seed: int = 0,
     top_k: int = 5,
     engine_config: EngineConfig | None = None,
-    matcher: Any = None,
-    gestures: Any = None,
+    matcher: MatchFn | None = None,
+    gestures: Gestures | None = None,
     language: dict[str, str] | None = None,
 ) -> Engine:
     """An Engine with a Matcher over `bank` (or the given one); its drawing's meta names the model, bank
@@ -63,7 +81,7 @@ def build_engine(
     if matcher is None:
         matcher = Matcher(bank, seed=seed, top_k=top_k)
     engine = Engine(classify=classifier.classify, match=matcher, config=engine_config, gestures=gestures)
-    meta = session_meta(classifier, bank)
+    meta: dict[str, object] = dict(session_meta(classifier, bank))
     if language is not None:
         meta["language"] = dict(language)
     engine.drawing = replace(engine.drawing, meta=meta)
@@ -93,20 +111,20 @@ class SessionParts:
     """Everything build_session made; `close()` stops and releases it all (idempotent)."""
 
     config: Config
-    classifier: Any
+    classifier: ImageClassifier
     bank: SoundBank
-    matcher: Any  # bridge.core.matching.Matcher
+    matcher: Matcher
     engine: Engine
     session: LiveSession
-    sender: Any  # bridge.adapters.osc_out.OscSender
-    audio: Any = None  # bridge.adapters.audio_pygame.LocalAudio, or None with --audio none
-    control: Any = None  # bridge.adapters.osc_control.OscControlServer, or None without --control-port
-    midi_out: Any = None  # bridge.adapters.midi_out_mido.MidiOutput, or None without --midi-out
-    oscquery: Any = None  # bridge.adapters.oscquery_http.OscQueryServer, or None with --no-oscquery
-    mdns: Any = None  # bridge.adapters.oscquery_mdns.MdnsAdvert, started with the OSCQuery server
+    sender: OscSender
+    audio: LocalAudio | None = None  # None with --audio none
+    control: OscControlServer | None = None  # None without --control-port
+    midi_out: MidiOutput | None = None  # None without --midi-out
+    oscquery: OscQueryServer | None = None  # None with --no-oscquery
+    mdns: MdnsAdvert | None = None  # started with the OSCQuery server
     audio_feed: BackgroundSink | None = None  # hands the bundles to `audio` on its own thread
-    score: Any = None  # bridge.app.score_player.ScorePlayer (attach_score), or None
-    language: Any = None  # bridge.adapters.language_files.SessionLanguage (--language), or None
+    score: ScorePlayer | None = None  # set by attach_score
+    language: SessionLanguage | None = None  # the --language one
     _closed: bool = field(default=False, repr=False)
     _started: bool = field(default=False, repr=False)
 
@@ -125,19 +143,19 @@ class SessionParts:
                     raise
             if self.oscquery is not None:
                 try:
-                    self._start_oscquery()
+                    self._start_oscquery(self.oscquery)
                 except Exception:
                     self.close()
                     raise
         return self
 
-    def _start_oscquery(self) -> None:
+    def _start_oscquery(self, oscquery: OscQueryServer) -> None:
         """Serve the OSC namespace, naming the control port actually bound, and advertise it over mDNS."""
         from bridge.adapters.oscquery_mdns import MdnsAdvert
 
-        self.oscquery.control_port = None if self.control is None else self.control.port
-        self.oscquery.start()
-        self.mdns = MdnsAdvert(host=self.oscquery.host, port=self.oscquery.port).start()
+        oscquery.control_port = None if self.control is None else self.control.port
+        oscquery.start()
+        self.mdns = MdnsAdvert(host=oscquery.host, port=oscquery.port).start()
 
     def close(self) -> None:
         if self._closed:
@@ -162,7 +180,7 @@ class SessionParts:
             self.midi_out.close()
 
 
-def attach_score(parts: SessionParts, settings: Any) -> Any:
+def attach_score(parts: SessionParts, settings: ScoreSettings) -> ScorePlayer:
     """A score player (bridge.app.score_player) for the session: the transport controls (keys, OSC, MIDI) go
     to it, it posts its notes to the engine ahead of time by the OSC latency, and follows incoming MIDI clock
     with `config.midi_clock`. Started with the session."""
@@ -178,24 +196,33 @@ def attach_score(parts: SessionParts, settings: Any) -> Any:
     return player
 
 
-def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: Any) -> None:
+def warm_up(classifier: ImageClassifier, bank: SoundBank, matcher: MatchFn) -> None:
     """Draw one stroke on a throwaway engine and encode its bundles (nothing is sent), so the first stroke
     of a session does not pay for cold code paths (first classification, first match, first encoding)."""
     from bridge.adapters.osc_out import encode_bundle
 
     engine = build_engine(classifier, bank, matcher=matcher)
-    events = [PenDown(t_ms=0.0, x=100.0, y=200.0, color="#000000", width_px=5.0),
-              PenMove(t_ms=100.0, x=300.0, y=200.0), PenUp(t_ms=100.0)]
+    events: list[Event] = [PenDown(t_ms=0.0, x=100.0, y=200.0, color="#000000", width_px=5.0),
+                           PenMove(t_ms=100.0, x=300.0, y=200.0), PenUp(t_ms=100.0)]
     for bundle in map(engine.handle, events):
         if bundle is not None:
             encode_bundle(bundle)
+    settle_heap()
 
 
-def _midi_output(config: Config, bank: SoundBank) -> Any:
+def settle_heap() -> None:
+    """Collect once, then freeze what is left out of the cyclic garbage collector's reach: the model, the bank,
+    the matcher's tables and every module live as long as the session, and a full collection walking them
+    all stops every thread (the canvas, the engine) for tens of ms in the middle of a performance."""
+    gc.collect()
+    gc.freeze()
+
+
+def _midi_output(config: Config, bank: SoundBank) -> MidiOutput | None:
     """The MIDI output of `--midi-out` / `[midi] output` (None when unset or its port cannot be opened)."""
     if not config.midi_out:
         return None
-    from bridge.adapters.midi_out_mido import start_midi_output
+    from bridge.app.midi_wiring import start_midi_output
 
     return start_midi_output(config, bank)
 
@@ -213,7 +240,6 @@ def build_session(
     Sinks run on the engine thread in this order: OSC out, local audio, MIDI out, then `extra_sinks` (HUD,
     recorder).
     """
-    from bridge.adapters.osc_out import OscSender
     from bridge.core.matching import Matcher
 
     if classifier is None:
@@ -223,38 +249,16 @@ def build_session(
     if bank is None:
         bank = load_bank(config)
     matcher = Matcher(bank)
-    language = None
-    if config.language is not None:
-        from bridge.adapters.language_files import SessionLanguage
-
-        language = SessionLanguage(config.language)
+    language = _session_language(config)
     engine = build_engine(classifier, bank, matcher=matcher, engine_config=engine_config(config),
                           gestures=None if language is None else language.recogniser,
                           language=None if language is None else language.record())
-    sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
-    sinks: list[Sink] = [sender]
-    audio = audio_feed = None
-    if config.audio == "local":
-        from bridge.adapters.audio_pygame import LocalAudio
-
-        audio = LocalAudio(voices=config.voices)
-        audio.open()  # no device: one warning line now, then a no-op
-        audio_feed = BackgroundSink(audio, name="local playback")  # decoding a file never delays the OSC
-        sinks.append(audio_feed)
-    midi_out = _midi_output(config, bank)
-    if midi_out is not None:
-        sinks.append(midi_out)
-    sinks.extend(extra_sinks)
+    outputs = _Outputs.open(config, bank)
     warm_up(classifier, bank, matcher)
-    session = LiveSession(engine, sinks)
-    control = None
-    if config.control_port is not None:
-        from bridge.adapters.osc_control import OscControlServer
-
-        control = OscControlServer(session, host=config.control_host, port=config.control_port)
-    parts = SessionParts(config, classifier, bank, matcher, engine, session, sender, audio, control,
-                         audio_feed=audio_feed)
-    parts.midi_out = midi_out
+    session = LiveSession(engine, [*outputs.sinks(), *extra_sinks])
+    parts = SessionParts(config, classifier, bank, matcher, engine, session, outputs.sender, outputs.audio,
+                         _control_server(config, session), audio_feed=outputs.audio_feed)
+    parts.midi_out = outputs.midi_out
     parts.language = language
     if config.oscquery:  # started with the session, once the control port is bound
         from bridge.adapters.oscquery_http import OscQueryServer
@@ -266,3 +270,49 @@ def build_session(
         ", ".join(f"{h}:{p}" for h, p in config.osc_targets),
     )
     return parts.start() if start else parts
+
+
+def _session_language(config: Config) -> SessionLanguage | None:
+    """The taught language of `--language` / `[language]`, if any."""
+    if config.language is None:
+        return None
+    from bridge.adapters.language_files import SessionLanguage
+
+    return SessionLanguage(config.language)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """The session's outputs, opened: OSC, local audio (fed on its own thread) and MIDI out."""
+
+    sender: OscSender
+    audio: LocalAudio | None
+    audio_feed: BackgroundSink | None
+    midi_out: MidiOutput | None
+
+    @classmethod
+    def open(cls, config: Config, bank: SoundBank) -> _Outputs:
+        from bridge.adapters.osc_out import OscSender
+
+        sender = OscSender(config.osc_targets, latency_ms=config.osc_latency_ms)
+        audio = audio_feed = None
+        if config.audio == "local":
+            from bridge.adapters.audio_pygame import LocalAudio
+
+            audio = LocalAudio(voices=config.voices)
+            audio.open()  # no device: one warning line now, then a no-op
+            audio_feed = BackgroundSink(audio, name="local playback")  # decoding a file never delays the OSC
+        return cls(sender, audio, audio_feed, _midi_output(config, bank))
+
+    def sinks(self) -> list[Sink]:
+        """The outputs as engine sinks, in the order they run: OSC, local audio, MIDI out."""
+        return [sink for sink in (self.sender, self.audio_feed, self.midi_out) if sink is not None]
+
+
+def _control_server(config: Config, session: LiveSession) -> OscControlServer | None:
+    """The OSC control server of `--control-port` (not started yet), if any."""
+    if config.control_port is None:
+        return None
+    from bridge.adapters.osc_control import OscControlServer
+
+    return OscControlServer(session, host=config.control_host, port=config.control_port)

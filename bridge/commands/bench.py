@@ -1,4 +1,4 @@
-"""`bench`: measure the live path against the student project's approach and print a table."""
+"""`bench`: measure the live path against a baseline measured in the same run and print a table."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import argparse
 import importlib
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from bridge.bench import FIGURE_MODULES, Figure
+if TYPE_CHECKING:
+    from benchmarks.figures import Figure
+
+# Each figure is a module of the source checkout's benchmarks/figures/ package with
+# `measure(*, quick: bool) -> list[Figure]`; listed in table order.
+FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out",
+                                   "score", "palette", "language")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="measure latencies and throughput (median, p99, vs. old approach)")
+    parser = subparsers.add_parser("bench", help="measure latencies and throughput (median, p99, vs. a baseline)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke tests)")
     parser.add_argument("--only", action="append", choices=FIGURE_MODULES, help="measure only these figures")
@@ -22,7 +29,15 @@ def run(args: argparse.Namespace) -> int:
     figures: list[Figure] = []
     for name in args.only or FIGURE_MODULES:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
-        figures.extend(importlib.import_module(f"bridge.bench.{name}").measure(quick=args.quick))
+        try:
+            module = importlib.import_module(f"benchmarks.figures.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("benchmarks", "benchmarks.figures"):
+                raise
+            print("error: the benchmarks live in the source checkout; run `python run_bridge.py bench` from it",
+                  file=sys.stderr)
+            return 1
+        figures.extend(module.measure(quick=args.quick))
     if args.json:
         out: dict[str, object] = {}
         for fig in figures:
@@ -45,7 +60,7 @@ def _fmt(value: dict[str, float] | float | None, key: str) -> str:
 
 
 def format_table(figures: list[Figure]) -> str:
-    header = ("figure", "unit", "median", "p99", "old median", "old p99", "ratio")
+    header = ("figure", "unit", "median", "p99", "baseline median", "baseline p99", "ratio")
     rows = [header]
     for fig in figures:
         ratio = fig.ratio()

@@ -24,11 +24,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
+
+if TYPE_CHECKING:
+    from bridge.core.drawing import Stroke
+    from bridge.core.language import Gesture, Recogniser
+    from bridge.core.palette import Palette
 
 
 class Canvas(NamedTuple):
@@ -37,9 +42,9 @@ class Canvas(NamedTuple):
 
     stroke: int | None
     image: np.ndarray
-    palette: Any = None  # bridge.core.palette.Palette
+    palette: Palette | None = None
     color: str | None = None
-    strokes: tuple = ()  # the drawing's strokes (on the 400 px canvas) up to this one, or all for the whole
+    strokes: tuple[Stroke, ...] = ()  # the drawing's strokes (400 px canvas) up to this one, or all for the whole
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,23 +75,20 @@ def load_canvases(path: str, *, strokes: bool = False) -> list[Canvas]:
 
 
 def _drawing_canvases(path: str, *, strokes: bool) -> list[Canvas]:
-    """A saved drawing rendered by the one rasteriser (scaled to the 400 px canvas as `replay` scales it);
+    """A saved drawing (read on the 400 px canvas, as `replay` reads it) rendered by the one rasteriser;
     every error names the file."""
-    from bridge.adapters.drawing_files import read_drawing_bytes
-    from bridge.core.drawing import drawing_from_json
-    from bridge.core.raster import rasterise, rasterise_strokes, scaled_to_canvas
+    from bridge.adapters.drawing_files import read_drawing
+    from bridge.core.raster import rasterise, rasterise_strokes
 
     try:
-        drawing = drawing_from_json(read_drawing_bytes(path))
-        drawn = scaled_to_canvas(drawing).strokes
-        if strokes:
-            pens = rasterise_strokes(drawing)
-            return [Canvas(i, image, drawing.palette, drawing.strokes[i].color, drawn[: i + 1]) for i, image in pens]
-        return [Canvas(None, rasterise(drawing), drawing.palette, None, tuple(s for s in drawn if s.tool == "pen"))]
-    except OSError as exc:
-        raise BridgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        drawing = read_drawing(path)
     except BridgeError as exc:
         raise BridgeError(f"{path}: not a valid drawing: {exc}") from exc
+    drawn = drawing.strokes
+    if strokes:
+        pens = rasterise_strokes(drawing)
+        return [Canvas(i, image, drawing.palette, drawn[i].color, drawn[: i + 1]) for i, image in pens]
+    return [Canvas(None, rasterise(drawing), drawing.palette, None, tuple(s for s in drawn if s.tool == "pen"))]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _recogniser(path: Path | None) -> Any:
+def _recogniser(path: Path | None) -> Recogniser | None:
     """The recogniser of the --language file, or None; BridgeError naming the file when it cannot be used."""
     if path is None:
         return None
@@ -138,7 +140,7 @@ def _recogniser(path: Path | None) -> Any:
     return Recogniser(read_language(path))
 
 
-def _gesture(recogniser: Any, canvas: Canvas) -> Any:
+def _gesture(recogniser: Recogniser | None, canvas: Canvas) -> Gesture | None:
     """The shape of a drawing (all its pen strokes as one), or the one a stroke completes; None otherwise."""
     if recogniser is None or not canvas.strokes:
         return None

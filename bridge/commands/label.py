@@ -17,10 +17,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from bridge.core.errors import BridgeError, ConfigError
 from bridge.core.labels import TIMBRES, VOLUMES, note_name
-from bridge.errors import BridgeError, ConfigError
+
+if TYPE_CHECKING:
+    from bridge.adapters.label_corrections import Correction
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def wanted_correction(args: argparse.Namespace) -> Any:
+def wanted_correction(args: argparse.Namespace) -> Correction | Literal[False] | None:
     """The Correction the flags ask for; None for --clear; False when they only ask to show the labels."""
     from bridge.adapters.label_corrections import Correction, parse_pitch
 
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def label_file(path: Path, correction: Any, *, bank: Path | None, index: Path | None) -> tuple[dict, str]:
+def label_file(path: Path, correction: Correction | Literal[False] | None, *, bank: Path | None,
+               index: Path | None) -> tuple[dict, str]:
     """Save (or clear, or only read) one file's correction; (its labels as `index --json` shows them, a note
     on where the correction went)."""
     from bridge.adapters.audio_features import SUPPORTED_EXTENSIONS

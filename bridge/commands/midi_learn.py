@@ -23,10 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bridge.adapters.midi_mido import MidiInput, save_mapping
+    from bridge.adapters.midi_mido import MidiInput
     from bridge.app.config import default_config_path, load_config
+    from bridge.app.midi_wiring import save_mapping
+    from bridge.core.errors import BridgeError, ConfigError
     from bridge.core.midi_mapping import MidiMapper, MidiMapping
-    from bridge.errors import BridgeError, ConfigError
 
     config = load_config(args)
     if not config.midi_in:

@@ -12,11 +12,23 @@ import argparse
 import logging
 import os
 import tomllib
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bridge.app.config import Config, add_session_options, load_config
 from bridge.app.score_options import add_score_options, score_settings
-from bridge.errors import ConfigError
+from bridge.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bridge.adapters.midi_mido import MidiInput
+    from bridge.app.score_player import ScorePlayer
+    from bridge.app.session import SessionParts
+    from bridge.core.score import ScoreSettings
+    from bridge.ui.canvas_app import CanvasApp
+    from bridge.ui.latency import LatencyProbe
+    from bridge.ui.notices import SessionNotices
+    from bridge.ui.session_link import SessionLink
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +88,12 @@ def run(args: argparse.Namespace) -> int:
     save_folder = args.save_folder or (Path(str(table["save_folder"])).expanduser() if "save_folder" in table else None)
     if pen_width is not None and not (isinstance(pen_width, int | float) and 1 <= pen_width <= 30):
         raise ConfigError(f"pen width must be 1..30 px, got {pen_width!r}")
-    chosen = {
-        "window_size": _window_size(None if window is None else str(window)),
-        "save_folder": save_folder,
-        "pen_width_px": None if pen_width is None else float(pen_width),
-    }
+    defaults = CanvasOptions()
     options = CanvasOptions(
         osc_targets=config.osc_targets, audio=config.audio, palette=config.palette,
-        **{k: v for k, v in chosen.items() if v is not None}
+        window_size=_window_size(None if window is None else str(window)) or defaults.window_size,
+        save_folder=save_folder or defaults.save_folder,
+        pen_width_px=defaults.pen_width_px if pen_width is None else float(pen_width),
     )
     probe, notices = LatencyProbe(), SessionNotices()
     score = score_settings(args, configured=config.score)
@@ -108,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
             midi.close()
 
 
-def _build(config: Config, probe, notices=None, *, score=None, score_on: bool = False):
+def _build(config: Config, probe: LatencyProbe, notices: SessionNotices | None = None, *,
+           score: ScoreSettings | None = None, score_on: bool = False) -> SessionParts:
     """On the loader thread: the session, and the audio device opened now rather than at the first pen-up.
 
     `probe` (pen-to-OSC latency) and `notices` (clears from other inputs) are the canvas's session sinks.
@@ -134,9 +145,9 @@ def _build(config: Config, probe, notices=None, *, score=None, score_on: bool = 
     return parts.start()
 
 
-def _score_keys(app, link) -> None:
+def _score_keys(app: CanvasApp, link: SessionLink) -> None:
     """S: score mode on (the playhead starts at the left edge) or off; L: loop on or off."""
-    def player():
+    def player() -> ScorePlayer | None:
         score = getattr(link.parts, "score", None)
         if score is None:
             app.show_message("score: the session is still loading")
@@ -161,7 +172,7 @@ def _score_keys(app, link) -> None:
     app.add_key_command("l", "score: loop on / off", loop)
 
 
-def _composer_keys(app, config: Config) -> None:
+def _composer_keys(app: CanvasApp, config: Config) -> None:
     """Ctrl+P: edit the palette (saved to the config file); Ctrl+L: correct the matched sample's labels;
     T: teach the last shape to a class of the language (--language)."""
     from bridge.app.config import default_config_path
@@ -174,17 +185,17 @@ def _composer_keys(app, config: Config) -> None:
     TeachPanel(app).bind()
 
 
-def _first_frame(app) -> None:
+def _first_frame(app: CanvasApp) -> None:
     """--exit-after-first-frame: say so on stdout and stop (the bench times this from launch: `startup_s`)."""
     print(FIRST_FRAME_MARKER, flush=True)
     app.quit()
 
 
-def _start_midi(app, link, config: Config):
+def _start_midi(app: CanvasApp, link: SessionLink, config: Config) -> MidiInput | None:
     """The MIDI controller (if configured) posts into the same session; MIDI learn is on ctrl+1..ctrl+5."""
     if not config.midi_in:
         return None
-    from bridge.adapters.midi_mido import start_midi
+    from bridge.app.midi_wiring import start_midi
     from bridge.core.midi_mapping import TARGETS
 
     try:
@@ -196,6 +207,6 @@ def _start_midi(app, link, config: Config):
     if learn is not None:
         for i, target in enumerate(TARGETS, start=1):
             app.add_key_command(f"ctrl+{i}", f"MIDI learn: {target} (move a control)",
-                                lambda t=target: learn.arm(t))
+                                partial(learn.arm, target))
         app.add_key_command("ctrl+0", "MIDI learn: cancel", learn.cancel)
     return midi

@@ -20,16 +20,27 @@ import logging
 import re
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.adapters.replay_window import ReplayClosed
-from bridge.app.config import add_session_options, load_config
+from bridge.adapters.drawing_files import read_drawing
+from bridge.app.config import Config, add_session_options, load_config
 from bridge.app.score_options import add_score_options, loop_count, score_settings
-from bridge.core.drawing import Drawing, PlayMode, drawing_from_json
+from bridge.core.drawing import Drawing, PlayMode
+from bridge.core.errors import DrawingError
 from bridge.core.events import ControlEvent
-from bridge.errors import DrawingError
+from bridge.ui.replay_window import ReplayClosed
+
+if TYPE_CHECKING:
+    from bridge.adapters.audio_pygame import LocalAudio
+    from bridge.adapters.render_wav import Onset
+    from bridge.app.replayer import ReplayResult
+    from bridge.app.session import SessionParts
+    from bridge.core.bank import SoundBank
+    from bridge.core.events import Event
+    from bridge.core.protocol import Bundle
+    from bridge.ui.replay_window import ReplayWindow
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +84,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _natural_key(path: Path) -> list[Any]:
+def _natural_key(path: Path) -> list[int | str]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
@@ -94,87 +105,50 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return files, errors
 
 
-def read_drawing(path: Path) -> Drawing:
-    """The drawing in `path`, scaled to the 400 px canvas the engine draws on (as `classify` scales it);
-    DrawingError (naming the field) if it cannot be used."""
-    from bridge.adapters.drawing_files import read_drawing_bytes
-    from bridge.core.raster import scaled_to_canvas
+@dataclass(frozen=True)
+class _Inputs:
+    """What the command line asks for, checked: the drawing files (and the arguments that named none),
+    the session's configuration, and what holds for every drawing."""
 
-    try:
-        data = read_drawing_bytes(path)
-    except OSError as exc:
-        raise DrawingError("", f"cannot be read ({exc.strerror or exc})") from exc
-    return scaled_to_canvas(drawing_from_json(data))
+    files: list[Path]
+    missing: list[str]
+    config: Config
+    flagged_language: Path | None  # --language: wins over the language file each drawing recorded
+    extra: tuple[ControlEvent, ...]  # the --midi-file controls
+    speed: float | None  # None: --fast
+
+
+@dataclass
+class _Played:
+    """What the replayed drawings leave for after the session closes: the drawings that failed, and the
+    bounce's onsets and the --midi file's bundles on one timeline (the first event at 0, DRAWING_GAP_MS
+    between drawings)."""
+
+    failures: list[str]
+    onsets: list[Onset] = field(default_factory=list)
+    midi_bundles: list[tuple[float, Bundle]] = field(default_factory=list)  # (t_ms on the timeline, bundle)
+    timeline_ms: float = 0.0
+
+    def add(self, result: ReplayResult, *, render: bool, midi: bool) -> None:
+        offset_ms = self.timeline_ms - result.first_t_ms
+        if render:
+            self.onsets.extend(_onsets(result, offset_ms=offset_ms))
+        if midi:
+            self.midi_bundles.extend((t_ms + offset_ms, bundle) for t_ms, bundle in result.bundles)
+        if render or midi:
+            self.timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
 
 
 def run(args: argparse.Namespace) -> int:
-    from bridge.adapters.language_files import replay_language
-    from bridge.app.replayer import describe_lateness, replay_drawing, version_mismatches
-    from bridge.app.session import build_engine, build_session, engine_config, session_meta
-    from bridge.core.bank import CANVAS_REGISTER
+    from bridge.app.session import build_session
 
-    files, missing = expand_paths(args.drawings)
-    for line in missing:
-        print(line, file=sys.stderr)
-    failures = list(missing)
-    # a replay takes no live control input, and advertises no OSC namespace (OSCQuery) to control
-    config = replace(load_config(args), control_port=None, oscquery=False)
-    flagged_language = config.language if args.language is not None else None  # wins over what drawings recorded
-    extra = _midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else ()
-    speed = None if args.fast else args.speed
-    parts = build_session(replace(config, language=None), start=False)  # each drawing's language: below
+    inputs = _inputs(args)
+    parts = build_session(replace(inputs.config, language=None), start=False)  # each drawing's language: _play
     window = _open_window() if args.show else None
-    current = session_meta(parts.classifier, parts.bank)
-    onsets: list[Any] = []
-    timeline_ms = 0.0
-    midi_bundles: list[tuple[float, Any]] = []  # (t_ms on the --midi file's timeline, bundle)
-    midi_timeline_ms = 0.0
-    replayed = 0
+    played = _Played(failures=list(inputs.missing))
     try:
-        for path in files:
-            try:
-                drawing = read_drawing(path)
-            except DrawingError as exc:
-                print(f"{path}: {exc}", file=sys.stderr)
-                failures.append(str(path))
-                continue
-            for problem in version_mismatches(drawing, current):
-                print(f"{path}: warning: {problem}; labels and matches may differ", file=sys.stderr)
-            if replayed and speed is not None:
-                time.sleep(DRAWING_GAP_MS / speed / 1000.0)
-            replayed += 1
-            if window is not None:
-                window.start(path.name, of=len(files))
-            settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args),
-                               palette=drawing.palette,  # the timbres it was played with
-                               register=CANVAS_REGISTER)  # a drawing made in another register records it
-            gestures, problems = replay_language(drawing.meta, flagged_language, config.language)
-            for problem in problems:
-                print(f"{path}: warning: {problem}", file=sys.stderr)
-            engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings,
-                                  gestures=gestures)
-            result = replay_drawing(drawing, engine, parts.session.sinks, speed=speed, extra_controls=extra,
-                                    events=_score_events(drawing, args, config, extra), on_event=window)
-            print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
-            for error in result.errors:
-                print(f"{path}: error during replay: {error}", file=sys.stderr)
-            if result.errors:
-                failures.append(str(path))
-            if args.render:
-                onsets.extend(_onsets(result, offset_ms=timeline_ms - result.first_t_ms))
-                timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
-            if args.midi:  # the same timeline as --render: the first event at 0, DRAWING_GAP_MS between drawings
-                offset_ms = midi_timeline_ms - result.first_t_ms
-                midi_bundles.extend((t_ms + offset_ms, bundle) for t_ms, bundle in result.bundles)
-                midi_timeline_ms += result.last_t_ms - result.first_t_ms + DRAWING_GAP_MS
-        if speed is not None and parts.audio is not None:
-            if parts.audio_feed is not None:
-                parts.audio_feed.flush()  # the last notes have started
-            _let_ring(parts.audio)
-        if speed is not None and parts.midi_out is not None:  # the last notes end with their samples, as in --midi
-            parts.midi_out.wait_sample_ends(MAX_TAIL_S)
-        if window is not None:  # --show: the last picture and its notes stay up until the window is closed
-            window.wait_closed()
+        _play_all(inputs, parts, window, played, args)
+        _let_finish(parts, inputs.speed, window)
     except ReplayClosed:
         print("replay stopped: window closed", file=sys.stderr)
         return 130
@@ -182,19 +156,121 @@ def run(args: argparse.Namespace) -> int:
         if window is not None:
             window.close()
         parts.close()
+    return _report(played, inputs, parts.bank, args)
+
+
+def _inputs(args: argparse.Namespace) -> _Inputs:
+    """The drawing files and the configuration; a line on stderr for each argument that names no drawing."""
+    files, missing = expand_paths(args.drawings)
+    for line in missing:
+        print(line, file=sys.stderr)
+    # a replay takes no live control input, and advertises no OSC namespace (OSCQuery) to control
+    config = replace(load_config(args), control_port=None, oscquery=False)
+    return _Inputs(files=files, missing=missing, config=config,
+                   flagged_language=config.language if args.language is not None else None,
+                   extra=_midi_controls(args.midi_file, config.midi_mapping) if args.midi_file else (),
+                   speed=None if args.fast else args.speed)
+
+
+def _play_all(inputs: _Inputs, parts: SessionParts, window: ReplayWindow | None, played: _Played,
+              args: argparse.Namespace) -> None:
+    """Replay the drawings in order, DRAWING_GAP_MS apart in real time; a drawing that cannot be read or
+    that fails while replaying is a failure, and the others go on."""
+    from bridge.app.session import session_meta
+
+    current = session_meta(parts.classifier, parts.bank)
+    replayed = 0
+    for path in inputs.files:
+        drawing = _checked_drawing(path, current)
+        if drawing is None:
+            played.failures.append(str(path))
+            continue
+        if replayed and inputs.speed is not None:
+            time.sleep(DRAWING_GAP_MS / inputs.speed / 1000.0)
+        replayed += 1
+        if window is not None:
+            window.start(path.name, of=len(inputs.files))
+        result = _play(path, drawing, inputs, parts, window, args)
+        if not _told(path, drawing, result, inputs.speed):
+            played.failures.append(str(path))
+        played.add(result, render=bool(args.render), midi=bool(args.midi))
+
+
+def _checked_drawing(path: Path, current: dict[str, str]) -> Drawing | None:
+    """The drawing in `path`, with a warning for each version it was saved with that differs from the
+    session's; None (said on stderr) when it cannot be used."""
+    from bridge.app.replayer import version_mismatches
+
+    try:
+        drawing = read_drawing(path)
+    except DrawingError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return None
+    for problem in version_mismatches(drawing, current):
+        print(f"{path}: warning: {problem}; labels and matches may differ", file=sys.stderr)
+    return drawing
+
+
+def _play(path: Path, drawing: Drawing, inputs: _Inputs, parts: SessionParts, window: ReplayWindow | None,
+          args: argparse.Namespace) -> ReplayResult:
+    """Replay one drawing through an engine set up as it was played (mode, palette, language) into the
+    session's sinks; its ReplayResult."""
+    from bridge.adapters.language_files import replay_language
+    from bridge.app.replayer import replay_drawing
+    from bridge.app.session import build_engine, engine_config
+    from bridge.core.bank import CANVAS_REGISTER
+
+    config = inputs.config
+    settings = replace(engine_config(config), mode=replay_mode(drawing, config.mode, args),
+                       palette=drawing.palette,  # the timbres it was played with
+                       register=CANVAS_REGISTER)  # a drawing made in another register records it
+    gestures, problems = replay_language(drawing.meta, inputs.flagged_language, config.language)
+    for problem in problems:
+        print(f"{path}: warning: {problem}", file=sys.stderr)
+    engine = build_engine(parts.classifier, parts.bank, matcher=parts.matcher, engine_config=settings,
+                          gestures=gestures)
+    return replay_drawing(drawing, engine, parts.session.sinks, speed=inputs.speed, extra_controls=inputs.extra,
+                          events=_score_events(drawing, args, config, inputs.extra), on_event=window)
+
+
+def _told(path: Path, drawing: Drawing, result: ReplayResult, speed: float | None) -> bool:
+    """Print the drawing's summary line and its errors (on stderr); whether it replayed without error."""
+    from bridge.app.replayer import describe_lateness
+
+    print(_summary(path, drawing, result, describe_lateness(result.lateness_ms) if speed else None))
+    for error in result.errors:
+        print(f"{path}: error during replay: {error}", file=sys.stderr)
+    return not result.errors
+
+
+def _let_finish(parts: SessionParts, speed: float | None, window: ReplayWindow | None) -> None:
+    """In real time, let the last notes sound (local audio) and end (MIDI out); with --show, keep the last
+    picture and its notes up until the window is closed."""
+    if speed is not None and parts.audio is not None:
+        if parts.audio_feed is not None:
+            parts.audio_feed.flush()  # the last notes have started
+        _let_ring(parts.audio)
+    if speed is not None and parts.midi_out is not None:  # the last notes end with their samples, as in --midi
+        parts.midi_out.wait_sample_ends(MAX_TAIL_S)
+    if window is not None:
+        window.wait_closed()
+
+
+def _report(played: _Played, inputs: _Inputs, bank: SoundBank, args: argparse.Namespace) -> int:
+    """Write the --midi file and the --render bounce, say how many drawings failed; the exit code."""
     if args.midi:
-        _write_midi(midi_bundles, args.midi, config, parts.bank)
-    if args.render and onsets:
-        _render(onsets, args)
+        _write_midi(played.midi_bundles, args.midi, inputs.config, bank)
+    if args.render and played.onsets:
+        _render(played.onsets, args)
     elif args.render:
         print(f"{args.render}: nothing was played, so no WAV was written", file=sys.stderr)
-    if failures:
-        print(f"{len(failures)} of {len(files) + len(missing)} drawings failed", file=sys.stderr)
-    return 1 if failures else 0
+    if played.failures:
+        print(f"{len(played.failures)} of {len(inputs.files) + len(inputs.missing)} drawings failed", file=sys.stderr)
+    return 1 if played.failures else 0
 
 
-def _score_events(drawing: Drawing, args: argparse.Namespace, config: Any,
-                  extra: tuple[ControlEvent, ...]) -> list[Any] | None:
+def _score_events(drawing: Drawing, args: argparse.Namespace, config: Config,
+                  extra: tuple[ControlEvent, ...]) -> list[Event] | None:
     """A drawing that recorded a score performance (its transport) replays it: the strokes, controls and edits
     at their times and the score's notes as the live player posted them (with the session's OSC latency, which
     sets how early notes were posted). One saved in score mode without one replays as its score: the page,
@@ -220,7 +296,7 @@ def replay_mode(drawing: Drawing, session_mode: PlayMode, args: argparse.Namespa
     return replace(mode, **{key: value for key, value in flags.items() if value is not None})
 
 
-def _summary(path: Path, drawing: Drawing, result: Any, late: dict[str, float] | None) -> str:
+def _summary(path: Path, drawing: Drawing, result: ReplayResult, late: dict[str, float] | None) -> str:
     line = (f"{path}: {len(drawing.strokes)} strokes, {result.play_count} notes, "
             f"{len(result.bundles)} OSC bundles in {result.wall_s:.2f} s")
     if late is not None:
@@ -235,13 +311,13 @@ def _midi_controls(path: Path, mapping: dict[str, Any]) -> tuple[ControlEvent, .
     return midi_file_controls(path, MidiMapping.from_dict(mapping))
 
 
-def _onsets(result: Any, *, offset_ms: float) -> list[Any]:
+def _onsets(result: ReplayResult, *, offset_ms: float) -> list[Onset]:
     from bridge.adapters.render_wav import play_onsets
 
     return play_onsets(result.bundles, offset_ms=offset_ms)
 
 
-def _render(onsets: list[Any], args: argparse.Namespace) -> None:
+def _render(onsets: list[Onset], args: argparse.Namespace) -> None:
     from bridge.adapters.render_wav import render_wav
 
     report = render_wav(onsets, args.render, sample_rate_hz=args.render_rate, subtype=args.render_format)
@@ -250,9 +326,9 @@ def _render(onsets: list[Any], args: argparse.Namespace) -> None:
     print(report.summary())
 
 
-def _write_midi(bundles: list[tuple[float, Any]], path: Path, config: Any, bank: Any) -> None:
+def _write_midi(bundles: list[tuple[float, Bundle]], path: Path, config: Config, bank: SoundBank) -> None:
     """The replayed notes as a MIDI file, through the live MIDI out's mapping ([midi.out])."""
-    from bridge.adapters.midi_out_mido import write_midi_file
+    from bridge.adapters.midi_file import write_midi_file
     from bridge.adapters.sample_info import SampleLengths
     from bridge.core.midi_out import MidiOutMapping, sample_notes
 
@@ -265,13 +341,13 @@ def _write_midi(bundles: list[tuple[float, Any]], path: Path, config: Any, bank:
     print(report.summary())
 
 
-def _open_window() -> Any:
-    from bridge.adapters.replay_window import ReplayWindow
+def _open_window() -> ReplayWindow:
+    from bridge.ui.replay_window import ReplayWindow
 
     return ReplayWindow()
 
 
-def _let_ring(audio: Any) -> None:
+def _let_ring(audio: LocalAudio) -> None:
     """Give the last locally played note time to sound before the mixer closes (at most MAX_TAIL_S)."""
     if not getattr(audio, "enabled", False) or not audio.played:
         return

@@ -18,10 +18,17 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bridge.app.score_options import add_score_options, loop_count, score_settings
-from bridge.errors import DrawingError
+from bridge.core.errors import DrawingError
+
+if TYPE_CHECKING:
+    from bridge.app.config import Config
+    from bridge.core.bank import SoundBank
+    from bridge.core.drawing import Drawing
+    from bridge.core.protocol import Bundle
+    from bridge.core.score import ScoreSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bridge.adapters.drawing_files import read_drawing
     from bridge.app.config import load_config
-    from bridge.commands.replay import read_drawing
 
     config = replace(load_config(args), control_port=None, oscquery=False)
     try:
@@ -67,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _play(drawing: Any, settings: Any, loops: int, config: Any, *,
-          language: Path | None) -> tuple[list[tuple[float, Any]], list[str], Any]:
+def _play(drawing: Drawing, settings: ScoreSettings, loops: int, config: Config, *,
+          language: Path | None) -> tuple[list[tuple[float, Bundle]], list[str], SoundBank]:
     """(t_ms, bundle) of every non-empty bundle of the score's events, the engine's errors, and the bank.
     The taught shapes are `language`, else the ones the drawing was played with (as `replay` does)."""
     from bridge.adapters.image_classifier import load_image_classifier
@@ -81,7 +88,7 @@ def _play(drawing: Any, settings: Any, loops: int, config: Any, *,
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     engine = build_engine(load_image_classifier(), bank, engine_config=engine_config(config), gestures=gestures)
-    bundles = []
+    bundles: list[tuple[float, Bundle]] = []
     for event in score_events(drawing, settings, loops):
         bundle = engine.handle(event)
         if bundle is not None and bundle.messages:
@@ -89,7 +96,7 @@ def _play(drawing: Any, settings: Any, loops: int, config: Any, *,
     return bundles, list(engine.errors), bank
 
 
-def _render(bundles: list[tuple[float, Any]], args: argparse.Namespace) -> None:
+def _render(bundles: list[tuple[float, Bundle]], args: argparse.Namespace) -> None:
     from bridge.adapters.render_wav import play_onsets, render_wav
 
     onsets = play_onsets(bundles)
@@ -102,7 +109,7 @@ def _render(bundles: list[tuple[float, Any]], args: argparse.Namespace) -> None:
     print(report.summary())
 
 
-def _write_midi(bundles: list[tuple[float, Any]], path: Path, config: Any, bank: Any) -> None:
+def _write_midi(bundles: list[tuple[float, Bundle]], path: Path, config: Config, bank: SoundBank) -> None:
     """The score's notes through the MIDI out mapping ([midi.out]): one note per stroke per pass."""
     from bridge.commands.replay import _write_midi as write
 

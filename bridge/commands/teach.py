@@ -18,8 +18,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
+
+if TYPE_CHECKING:
+    from bridge.core.language import Example, Language
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _taught(folder: Path, language) -> tuple:
+def _taught(folder: Path, language: Language) -> tuple[Language, list[str]]:
     """The language with every example of `folder`, and the problems found (one line each)."""
     from bridge.core.language import LanguageError, parse_class_name
 
@@ -87,17 +91,13 @@ def _taught(folder: Path, language) -> tuple:
     return language, problems
 
 
-def _example(path: Path, source: str):
+def _example(path: Path, source: str) -> Example:
     """The example a drawing file teaches: all its pen strokes, on the 400 px canvas."""
-    from bridge.adapters.drawing_files import read_drawing_bytes
-    from bridge.core.drawing import drawing_from_json
+    from bridge.adapters.drawing_files import read_drawing
     from bridge.core.language import LanguageError, example_from_strokes
-    from bridge.core.raster import scaled_to_canvas
 
     try:
-        drawing = scaled_to_canvas(drawing_from_json(read_drawing_bytes(path)))
-    except OSError as exc:
-        raise BridgeError(f"cannot read ({exc.strerror or exc})") from exc
+        drawing = read_drawing(path)
     except BridgeError as exc:
         raise BridgeError(f"not a valid drawing: {exc}") from exc
     pens = [s for s in drawing.strokes if s.tool == "pen"]
@@ -109,7 +109,7 @@ def _example(path: Path, source: str):
         raise BridgeError(exc.problem) from None
 
 
-def _self_check(language) -> str:
+def _self_check(language: Language) -> str:
     """Each example of a class with others, recognised by a language of all the other examples."""
     from dataclasses import replace
 

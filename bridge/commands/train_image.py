@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bridge.errors import ConfigError
+    from bridge.core.errors import ConfigError
     from bridge.training.image_data import DataRecipe
     from bridge.training.image_train import TrainConfig, train
 

@@ -34,7 +34,7 @@ def gain_to_db(gain: float | np.ndarray) -> float | np.ndarray:
 
 
 def db_to_gain(db: float) -> float:
-    return 10.0 ** (db / 20.0)
+    return math.pow(10.0, db / 20.0)
 
 
 def hz_to_midi(frequency_hz: float) -> float:
@@ -45,7 +45,7 @@ def hz_to_midi(frequency_hz: float) -> float:
 
 
 def midi_to_hz(midi_note: float) -> float:
-    return 440.0 * 2.0 ** ((midi_note - 69.0) / 12.0)
+    return 440.0 * math.pow(2.0, (midi_note - 69.0) / 12.0)
 
 
 def fold_pitch(midi_note: float) -> int:
@@ -62,8 +62,8 @@ def apply_gain_scheme(audio: np.ndarray, volume: str) -> np.ndarray:
     """SPEC §3: the `med` audio scaled to `volume` (float32, clipped at full scale)."""
     if volume not in GAIN_DB:
         raise ValueError(f"volume must be one of {', '.join(VOLUMES)}, got {volume!r}")
-    out = np.asarray(audio, dtype=np.float32) * np.float32(db_to_gain(GAIN_DB[volume]))
-    return np.clip(out, -1.0, 1.0)
+    out: np.ndarray = np.asarray(audio, dtype=np.float32) * np.float32(db_to_gain(GAIN_DB[volume]))
+    return np.clip(out, -1.0, 1.0, out=out)
 
 
 def level_descriptors(audio: np.ndarray) -> dict[str, float]:

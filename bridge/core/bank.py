@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bridge.core.errors import LabelError
 from bridge.core.labels import PITCHES, TIMBRES, VOLUMES, Labels, note_name
-from bridge.errors import LabelError
 
 CANVAS_REGISTER = 4  # the canvas's bands, A4..G#5
 REGISTERS: tuple[int, ...] = tuple(range(0, 9))  # A0..G#1 (MIDI 21..32) up to A8..G#9 (MIDI 117..128)

@@ -43,9 +43,10 @@ from __future__ import annotations
 import json
 import math
 import reprlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.core.errors import DrawingError, LabelError
 from bridge.core.events import (
     TRANSPORT_ACTIONS,
     ControlEvent,
@@ -65,7 +66,6 @@ from bridge.core.labels import (
 )
 from bridge.core.palette import Palette, PaletteError
 from bridge.core.score import BPM_RANGE, ScoreError, ScoreSettings, settings_from_dict
-from bridge.errors import DrawingError, LabelError
 
 FORMAT_NAME = "pict2audio-drawing"
 SCHEMA_VERSION = 1
@@ -129,9 +129,6 @@ class Stroke:
     def rgb(self) -> tuple[int, int, int]:
         return parse_hex_color(self.color)
 
-    def with_point(self, point: Point) -> Stroke:
-        return Stroke((*self.points, point), self.color, self.width_px, self.tool)
-
 
 @dataclass(frozen=True)
 class PlayMode:
@@ -163,8 +160,8 @@ def control_to_json(control: ControlEvent, numbers: dict[Stroke, int] | None = N
         doc["value"] = control.register
     if isinstance(control, TransportControl):
         doc["action"] = control.action
-        numbers = {"value": control.value, "bpm": control.bpm}
-        doc.update({key: _compact(number) for key, number in numbers.items() if number is not None})
+        values = {"value": control.value, "bpm": control.bpm}
+        doc.update({key: _compact(number) for key, number in values.items() if number is not None})
     if isinstance(control, EditPage):
         assert numbers is not None, "a page edit names its strokes by their place in the drawing"
         doc["strokes"] = [numbers[stroke] for stroke in control.strokes]
@@ -186,14 +183,9 @@ class Drawing:
     palette: Palette | None = None  # the composer's colours it was played with; None: the model's timbre
     undone: tuple[Stroke, ...] = ()  # drawn in this take, taken off the page by an edit (EditPage) since
 
-    def with_stroke(self, stroke: Stroke) -> Drawing:
-        return replace(self, strokes=(*self.strokes, stroke))
-
-    def with_control(self, control: ControlEvent) -> Drawing:
-        return replace(self, controls=(*self.controls, control))
-
     def duration_ms(self) -> float:
-        times = [p.t_ms for s in (*self.strokes, *self.undone) for p in s.points] + [c.t_ms for c in self.controls]
+        times = [p.t_ms for s in (*self.strokes, *self.undone) for p in s.points]
+        times += [c.t_ms for c in self.controls if c.t_ms is not None]
         return max(times, default=0.0)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -373,7 +365,8 @@ def _control_from_dict(doc: Any, where: str, drawn: tuple[Stroke, ...] = ()) -> 
         return _page_from_dict(doc, where, t_ms, drawn)
     if kind == "register":
         try:
-            return SetRegister(t_ms=t_ms, register=doc.get("value"))
+            register: Any = doc.get("value")  # any JSON value: SetRegister checks it
+            return SetRegister(t_ms=t_ms, register=register)
         except LabelError as exc:
             raise DrawingError(f"{where}.value", _short(str(exc))) from exc
     raise DrawingError(f"{where}.kind", f"expected one of {', '.join(CONTROL_KINDS)}, got {_show(kind)}")

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from bridge.core.bank import check_register
+from bridge.core.errors import LabelError
 from bridge.core.labels import HEADS, check_class
-from bridge.errors import LabelError
 
 if TYPE_CHECKING:
     from bridge.core.drawing import Drawing, Stroke
@@ -35,7 +35,7 @@ class _Event:
     def __post_init__(self) -> None:
         object.__setattr__(self, "t_ms", _time(self.t_ms))
 
-    def at(self, t_ms: float) -> Any:
+    def at(self, t_ms: float) -> Self:
         """This event stamped with a time (a copy)."""
         return replace(self, t_ms=t_ms)
 
@@ -222,4 +222,6 @@ ControlEvent = SetOverride | ReleaseOverrides | Trigger | TransportControl | Set
 ScoreEvent = ScoreNoteOn | ScoreNoteOff | ScoreState | ScorePlayhead
 Event = (PenDown | PenMove | PenUp | SetOverride | ReleaseOverrides | Trigger | Clear | LoadDrawing | ScoreNoteOn
          | ScoreNoteOff | ScoreState | ScorePlayhead | ScoreTransport | SetRegister | EditPage | SetLanguage)
+# What a live session takes: the engine's events, and the transport controls it hands to the score player.
+SessionInput = Event | TransportControl
 CONTROL_EVENTS: tuple[type, ...] = (SetOverride, ReleaseOverrides, Trigger, SetRegister)

@@ -7,15 +7,17 @@ tables, the models' metadata and the OSC patches can be checked against one sour
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from bridge.errors import LabelError
+from bridge.core.errors import LabelError
 
 PITCHES: tuple[int, ...] = tuple(range(69, 81))  # MIDI notes A4..G#5, index = note - 69
 VOLUMES: tuple[str, ...] = ("low", "med", "high")
 TIMBRES: tuple[str, ...] = ("brass", "guitar", "keyboard", "organ", "string", "vocal", "flute", "reed")
 HEADS: tuple[str, ...] = ("pitch", "volume", "timbre")
-CLASSES: dict[str, tuple] = {"pitch": PITCHES, "volume": VOLUMES, "timbre": TIMBRES}
+CLASSES: dict[str, tuple[Any, ...]] = {"pitch": PITCHES, "volume": VOLUMES, "timbre": TIMBRES}
 
 CANVAS_SIZE_PX = 400
 BAND_HEIGHT_PX = 33
@@ -158,7 +160,8 @@ class Prediction:
                 raise LabelError(f"p_{head} has a non-finite probability: {probs}")
 
     @classmethod
-    def from_probabilities(cls, p_pitch, p_volume, p_timbre) -> Prediction:
+    def from_probabilities(cls, p_pitch: Iterable[float], p_volume: Iterable[float],
+                           p_timbre: Iterable[float]) -> Prediction:
         """Build from three probability sequences; the labels are their argmax."""
         vectors = [tuple(float(p) for p in v) for v in (p_pitch, p_volume, p_timbre)]
         best = [max(range(len(v)), key=v.__getitem__) for v in vectors]
@@ -168,7 +171,8 @@ class Prediction:
     def confidence(self, head: str) -> float:
         """Probability of the chosen class of one head."""
         value = getattr(self.labels, head)
-        return getattr(self, f"p_{head}")[CLASSES[head].index(value)]
+        probs: tuple[float, ...] = getattr(self, f"p_{head}")
+        return probs[CLASSES[head].index(value)]
 
     def confidences(self) -> dict[str, float]:
         return {head: self.confidence(head) for head in HEADS}

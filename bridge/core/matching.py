@@ -41,9 +41,9 @@ from functools import cache
 
 import numpy as np
 
-from bridge.core.bank import CANVAS_REGISTER, Match, Sample, SoundBank
+from bridge.core.bank import CANVAS_REGISTER, Match, SoundBank
+from bridge.core.errors import SoundBankError
 from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, PITCHES, TIMBRES, VOLUMES, Overrides, Prediction
-from bridge.errors import SoundBankError
 
 W_SEMITONE = 1.0  # per semitone of pitch distance
 W_VOLUME_STEP = 2.0  # per volume step (low-med-high): one step weighs like a whole tone
@@ -55,7 +55,7 @@ N_CELLS = PITCHED_CELLS + len(VOLUMES) * len(TIMBRES)  # then one cell per (volu
 
 
 def cell_of(pitch_index: np.ndarray | int, volume_index: np.ndarray | int, timbre_index: np.ndarray | int,
-            pitched: np.ndarray | bool = True):
+            pitched: np.ndarray | bool = True) -> np.ndarray:
     """Label-combination cell, 0..311: pitched samples pitch-major, then volume, then timbre (0..287);
     unpitched ones by volume, then timbre (288..311)."""
     vt = np.asarray(volume_index, dtype=np.int32) * len(TIMBRES) + timbre_index
@@ -100,6 +100,17 @@ def probability_vector(prediction: Prediction, overrides: Overrides = NO_OVERRID
         out.extend(vec)
     out.append(1.0)
     return out
+
+
+@cache
+def _target_cells() -> dict[tuple[int, str, str], tuple[int, int]]:
+    """Labels (pitch, volume, timbre) -> their pitched cell and the unpitched cell of their volume and timbre:
+    cell_of for every label combination at once, so a match looks its target cells up."""
+    p, v, t = (a.ravel() for a in np.meshgrid(np.arange(len(PITCHES)), np.arange(len(VOLUMES)),
+                                              np.arange(len(TIMBRES)), indexing="ij"))
+    cells = zip(cell_of(p, v, t, True).tolist(), cell_of(p, v, t, False).tolist(), strict=True)
+    labels = ((PITCHES[a], VOLUMES[b], TIMBRES[c]) for a, b, c in zip(p.tolist(), v.tolist(), t.tolist(), strict=True))
+    return dict(zip(labels, cells, strict=True))
 
 
 def register_key(registers: np.ndarray, register: int) -> np.ndarray:
@@ -155,20 +166,21 @@ class Matcher:
         self._blocks = {cell: _register_blocks(self._register[self._order[start[cell]:start[cell + 1]]].tolist(),
                                                int(start[cell])) for cell in self._cells_list}
         self._has_pitched = bool(bank.pitched.any())
+        self._usable = {True: np.arange(len(self._cells_list)), False: np.flatnonzero(~self._cell_unpitched)}
 
     # -- distances --------------------------------------------------------------------------------
 
     def cell_distances(self, prediction: Prediction, overrides: Overrides = NO_OVERRIDES) -> np.ndarray:
         """Expected distance of every label cell, shape (312,), rounded to 1e-9 so ties are exact."""
         weights = np.array(probability_vector(prediction, overrides))
-        return np.round(weights @ distance_matrix(), DISTANCE_DECIMALS)
+        distances: np.ndarray = np.round(weights @ distance_matrix(), DISTANCE_DECIMALS)
+        return distances
 
     @staticmethod
     def target_cells(prediction: Prediction, overrides: Overrides = NO_OVERRIDES) -> tuple[int, int]:
         """The exact cells: the target labels' pitched cell, and the unpitched cell of its volume and timbre."""
         lab = overrides.apply(prediction.labels)
-        p, v, t = PITCHES.index(lab.pitch), VOLUMES.index(lab.volume), TIMBRES.index(lab.timbre)
-        return int(cell_of(p, v, t, True)), int(cell_of(p, v, t, False))
+        return _target_cells()[(lab.pitch, lab.volume, lab.timbre)]
 
     # -- matching ---------------------------------------------------------------------------------
 
@@ -209,7 +221,7 @@ class Matcher:
                                  "(--no-unpitched or [bank] unpitched = false): allow them, or add pitched samples")
 
     def _usable_positions(self, unpitched: bool) -> np.ndarray:
-        return np.arange(len(self._cells_list)) if unpitched else np.flatnonzero(~self._cell_unpitched)
+        return self._usable[unpitched]
 
     def _members(self, cells: list[int], rotation: int, need: int, register: int) -> list[int]:
         """The first `need` bank indices of a group of equally good cells: the register nearest the chosen
@@ -231,7 +243,8 @@ class Matcher:
         members = members[np.lexsort((self._tie_rank[members], key))]
         m = int(np.count_nonzero(key == key.min()))
         rotated = np.concatenate((np.roll(members[:m], -(rotation % m)), members[m:]))
-        return rotated[:need].tolist()
+        chosen: list[int] = rotated[:need].tolist()
+        return chosen
 
     def rank(self, prediction: Prediction, overrides: Overrides = NO_OVERRIDES, *, rotation: int = 0,
              register: int = CANVAS_REGISTER, unpitched: bool = True) -> Ranking:
@@ -254,9 +267,6 @@ class Matcher:
         order = np.concatenate((order[shift:m], order[:shift], order[m:]))
         scores = np.clip(1.0 - d[order] / D_MAX, 0.0, 1.0)
         return Ranking(order, scores, int((standing[order] < 2).sum()), m)
-
-    def sample_at(self, index: int) -> Sample:
-        return self.bank.samples[index]
 
 
 def _register_blocks(registers: list[int], offset: int) -> list[tuple[int, int, int]]:

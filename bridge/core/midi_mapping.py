@@ -26,12 +26,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from bridge.core.bank import REGISTERS
+from bridge.core.errors import ConfigError
 from bridge.core.events import ControlEvent, ReleaseOverrides, SetOverride, SetRegister, TransportControl, Trigger
 from bridge.core.labels import CLASSES, HEADS, PITCHES
-from bridge.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -164,15 +164,17 @@ class _Msg(NamedTuple):
     value: int
 
 
-def _is_7bit(value: Any) -> bool:
+def _is_7bit(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 127
 
 
 def normalise(fields: Mapping[str, Any]) -> _Msg | None:
     """mido-style message dict -> _Msg, or None for anything the mapping ignores or cannot read."""
     kind = fields.get("type") if isinstance(fields, Mapping) else None
+    if not isinstance(kind, str):
+        return None
     keys = {"note_on": ("note", "velocity"), "note_off": ("note", "velocity"),
-            "control_change": ("control", "value"), "program_change": ("program", None)}.get(kind)  # type: ignore[arg-type]
+            "control_change": ("control", "value"), "program_change": ("program", None)}.get(kind)
     if keys is None:  # sysex, clock, active sensing, pitchwheel, ...: not ours
         return None
     channel, number = fields.get("channel"), fields.get(keys[0])
@@ -182,7 +184,7 @@ def normalise(fields: Mapping[str, Any]) -> _Msg | None:
         return None
     if kind == "note_on" and value == 0:
         kind = "note_off"
-    short = {"control_change": "cc", "program_change": "program"}.get(kind, kind)  # type: ignore[arg-type]
+    short = {"control_change": "cc", "program_change": "program"}.get(kind, kind)
     return _Msg(short, channel, number, value)
 
 
@@ -322,7 +324,7 @@ class MidiMapper:
         return [SetOverride(head=head, value=value)]  # type: ignore[arg-type]
 
 
-def _transport(kind: str, fields: Mapping[str, Any]) -> list[TransportControl]:
+def _transport(kind: str, fields: Mapping[str, Any]) -> list[ControlEvent]:
     """start / stop / continue / clock, or a song position (its count of sixteenth notes; malformed: ignored)."""
     if kind != "songpos":
         return [TransportControl(action=kind)]

@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.core.bank import SoundBank
+from bridge.core.errors import ConfigError
 from bridge.core.labels import TIMBRES, VOLUMES
 from bridge.core.protocol import ADDRESSES, Bundle, Message
-from bridge.errors import ConfigError
 
 NOTE_OFF_MODES: tuple[str, ...] = ("stop", "pen-up", "sample")
 NOTE_SOURCES: tuple[str, ...] = ("label", "sample")

@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
+from bridge.core.errors import BridgeError, LabelError
 from bridge.core.labels import PALETTE_HEX, TIMBRES, Labels, Prediction, format_hex_color, parse_hex_color
 from bridge.core.preprocess import downsample, flat_field
-from bridge.errors import BridgeError, LabelError
 
 MAX_COLOURS = 24  # the canvas's palette column shows this many swatches
 CONFIDENCE_SCALE_DE = 2.0  # ΔE00 per e-fold of a timbre's weight: about two just noticeable differences
@@ -78,7 +78,8 @@ class Palette:
             raise PaletteError("palette", "expected at least one colour -> timbre pair, got none")
         if len(self.entries) > MAX_COLOURS:
             raise PaletteError("palette", f"{len(self.entries)} colours; a palette has at most {MAX_COLOURS}")
-        entries, seen = [], {}
+        entries: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}
         for color, timbre in self.entries:
             where = f"palette.{timbre}" if isinstance(timbre, str) else "palette"
             if timbre not in TIMBRES:
@@ -114,7 +115,7 @@ class Palette:
         if not isinstance(doc, Mapping):
             raise PaletteError(where, f"expected each timbre mapped to its colours, e.g. {{\"flute\": [\"#1E90FF\"]}}, "
                                       f"got {_kind(doc)}")
-        entries = []
+        entries: list[tuple[str, str]] = []
         for timbre, colors in doc.items():
             here = f"{where}.{timbre}"
             if timbre not in TIMBRES:
@@ -232,7 +233,8 @@ def _reach(distance: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """(n,): per palette colour, the highest coverage among the blocks it explains about as well as the best
     colour does. A colour whose ink never reaches full strength is more likely a paler colour on its ray."""
     fits = distance <= distance.min(axis=1, keepdims=True) + CONFIDENCE_SCALE_DE
-    return np.where(fits, alpha, 0.0).max(axis=0)
+    reach: np.ndarray = np.where(fits, alpha, 0.0).max(axis=0)
+    return reach
 
 
 def _timbre_weights(distance: np.ndarray, timbre_of_color: np.ndarray) -> np.ndarray:
@@ -242,7 +244,8 @@ def _timbre_weights(distance: np.ndarray, timbre_of_color: np.ndarray) -> np.nda
         per_timbre[:, t] = distance[:, timbre_of_color == t].min(axis=1)
     nearest = per_timbre.min(axis=1, keepdims=True)
     weights = np.exp(-(per_timbre - nearest) / CONFIDENCE_SCALE_DE)  # exp(-inf) = 0: timbres without a colour
-    return weights / weights.sum(axis=1, keepdims=True)
+    shares: np.ndarray = weights / weights.sum(axis=1, keepdims=True)
+    return shares
 
 
 def _color(value: Any, where: str) -> str:
@@ -308,7 +311,8 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     dl = (L2 - L1) / (1.0 + 0.015 * lightness / np.sqrt(20.0 + lightness))
     dc = (c2p - c1p) / (1.0 + 0.045 * cp_mean)
     dhh = dhh / (1.0 + 0.015 * cp_mean * t)
-    return np.sqrt(dl**2 + dc**2 + dhh**2 + rotation * dc * dhh)
+    delta_e: np.ndarray = np.sqrt(dl**2 + dc**2 + dhh**2 + rotation * dc * dhh)
+    return delta_e
 
 
 _TAU = 2.0 * np.pi

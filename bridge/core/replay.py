@@ -7,17 +7,17 @@ engine schedules classification by the recorded `t_ms`, never by wall time.
 from __future__ import annotations
 
 from bridge.core.drawing import Drawing
-from bridge.core.events import ControlEvent, Event, PenDown, PenMove, PenUp
+from bridge.core.events import ControlEvent, PenDown, PenMove, PenUp, SessionInput
 
 
-def session_events(drawing: Drawing, extra_controls: tuple[ControlEvent, ...] = ()) -> list[Event]:
+def session_events(drawing: Drawing, extra_controls: tuple[ControlEvent, ...] = ()) -> list[SessionInput]:
     """Strokes (pen down, moves, pen up; those an edit took off the page too) and controls merged in time order,
     every event with its t_ms.
 
     A control at the same t_ms as a stroke point comes after it (the stroke was already there).
     The pen-up of a stroke happens at its last point's time.
     """
-    keyed: list[tuple[float, int, int, Event]] = []
+    keyed: list[tuple[float, int, int, SessionInput]] = []
     for stroke in (*drawing.strokes, *drawing.undone):
         first, *rest = stroke.points
         keyed.append((first.t_ms, 0, len(keyed), PenDown(t_ms=first.t_ms, x=first.x, y=first.y, color=stroke.color,

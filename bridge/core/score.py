@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bridge.core.errors import BridgeError
 from bridge.core.events import Event, LoadDrawing, ScoreNoteOff, ScoreNoteOn, ScoreState, TransportControl
 from bridge.core.labels import CANVAS_SIZE_PX
-from bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from bridge.core.drawing import Drawing, Stroke

@@ -15,12 +15,12 @@ import itertools
 import json
 import logging
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bridge.adapters.atomic_write import write_atomically
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.labels import (
     BAND_HEIGHT_PX,
@@ -322,7 +322,7 @@ def _note_y(rng: np.random.Generator) -> float:
 def _pen(rng: np.random.Generator, recipe: DataRecipe, boundary_share: float) -> tuple[str, float]:
     colour = format_hex_color(sample_colour(rng, min_ratio=recipe.min_colour_ratio))
     volume = VOLUMES[int(rng.integers(0, 3))]
-    # No draw at share 0: the validation split's random stream, and so its drawings, stay as they were.
+    # No draw at share 0: the validation split's random stream, and so its drawings, do not depend on the share.
     if boundary_share > 0 and rng.random() < boundary_share:
         return colour, sample_boundary_width(rng, volume, ranges_px=recipe.width_ranges_px)
     return colour, sample_width(rng, volume, ranges_px=recipe.width_ranges_px)
@@ -412,6 +412,7 @@ def make_background(rng: np.random.Generator) -> tuple[np.ndarray, str]:
     if style == "ours":
         image[:] = background_image() * (page / 255.0)
     elif style != "none":
+        widths: tuple[int, ...]
         if style == "composer":
             shade, widths, first = rng.uniform(140, 185), (2, 3), int(rng.integers(0, 2))
         else:
@@ -527,9 +528,7 @@ def _cached_chunk_or_raise(args: tuple[int, int, int, DataRecipe, Path | None]) 
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     part = _generate_chunk((seed, start, stop, recipe))
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **part)
-    os.replace(tmp, path)
+    write_atomically(path, lambda handle: np.savez(handle, allow_pickle=False, **part))
     return part
 
 
@@ -544,9 +543,7 @@ def load_split(recipe: DataRecipe, split: str, *, cache_dir: Path, workers: int 
     chunk_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating %s split (%s) with %d worker(s) ...", split, path.name, workers)
     data = generate_split(recipe, split, workers=workers, chunk_dir=chunk_dir)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **data)
-    os.replace(tmp, path)
+    write_atomically(path, lambda handle: np.savez(handle, allow_pickle=False, **data))
     for part in chunk_dir.glob("*.npz"):
         part.unlink()
     chunk_dir.rmdir()

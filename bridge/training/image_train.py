@@ -30,6 +30,7 @@ import logging
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge.adapters.atomic_write import write_atomically
 from bridge.core.labels import CANVAS_SIZE_PX, CLASSES, HEADS, PITCHES, pitch_for_y
 from bridge.core.preprocess import PREPROCESSING_VERSION, preprocess
 from bridge.training.image_data import DataRecipe, load_split
@@ -66,122 +68,6 @@ class TrainConfig:
 # ---------------------------------------------------------------- the network
 
 
-def _custom_layers() -> dict[str, type]:
-    """Keras layers of this model; defined lazily so importing this module does not import Keras."""
-    import keras
-    from keras import ops
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class InkVote(keras.layers.Layer):
-        """[(b, h, w, k) class logits per place, (b, h, w, 1) ink per place] -> (b, k) ink share of each class.
-
-        Each place votes with its ink for its own class probabilities (a softmax over k): the
-        labelling rule "the class holding most of the ink", with the ink and the classes learned.
-        """
-
-        def call(self, inputs):
-            logits, ink = inputs
-            votes = ops.softmax(logits, axis=-1) * ink
-            return ops.sum(votes, axis=(1, 2)) / (ops.sum(ink, axis=(1, 2)) + 1e-4)
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class RowShare(keras.layers.Layer):
-        """(b, n, n, 1) ink per place -> (b, n) share of the ink in each row.
-
-        Row means, not sums: LiteRT's MEAN over the last two axes is delegated to XNNPACK and takes
-        1 us, its SUM over one inner axis 95 us; the shares are the same.
-        """
-
-        def call(self, ink):
-            rows = ops.mean(ink, axis=(2, 3))
-            return rows / (ops.sum(rows, axis=1, keepdims=True) + 1e-4 / ink.shape[2])
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class PlaceGain(keras.layers.Layer):
-        """[(b, n, n, 1) ink, (b, m, m, 1) gain per place] -> ink times its place's gain.
-
-        The same as multiplying by the gain upsampled to n x n, as one broadcast multiply: LiteRT
-        upsamples with TILE, which XNNPACK does not run (two more partitions, 17 us more).
-        """
-
-        def call(self, inputs):
-            ink, gain = inputs
-            n, m = ink.shape[1], gain.shape[1]
-            blocks = ops.reshape(ink, (-1, m, n // m, m, n // m)) * ops.reshape(gain, (-1, m, 1, m, 1))
-            return ops.reshape(blocks, (-1, n, n, 1))
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class UpTwo(keras.layers.Layer):
-        """(b, m, m, c) -> (b, n, n, c), each pixel repeated 2x2 and cropped to `size` (nearest upsampling).
-
-        A broadcast add of zeros instead of UpSampling2D: LiteRT runs that as TILE outside XNNPACK.
-        """
-
-        def __init__(self, size: int, **kwargs):
-            super().__init__(**kwargs)
-            self.size = size
-
-        def get_config(self):
-            return {**super().get_config(), "size": self.size}
-
-        def call(self, x):
-            m, c = x.shape[1], x.shape[3]
-            twice = ops.reshape(x, (-1, m, 1, m, 1, c)) + ops.zeros((1, 1, 2, 1, 2, 1), dtype=x.dtype)
-            return ops.reshape(twice, (-1, 2 * m, 2 * m, c))[:, : self.size, : self.size]
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class ShareSoftmax(keras.layers.Layer):
-        """(b, k) shares -> softmax(scale * log(share)): a calibrated softmax head over the ink shares."""
-
-        def build(self, input_shape):
-            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
-
-        def call(self, shares):
-            total = ops.sum(shares, axis=-1, keepdims=True) + 1e-6
-            return ops.softmax(self.scale * ops.log(shares / total + 1e-4), axis=-1)
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class StableSoftplus(keras.layers.Layer):
-        """log(1 + exp(x)) as relu(x) + log(1 + exp(-|x|)): LiteRT's own softplus overflows to inf."""
-
-        def call(self, x):
-            return ops.relu(x) + ops.log(1.0 + ops.exp(-ops.abs(x)))
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class LogInk(keras.layers.Layer):
-        """Absorption -> log(absorption + 0.01): ratios of ink (width, hue) become differences."""
-
-        def call(self, x):
-            return ops.log(x + 0.01)
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class Hue(keras.layers.Layer):
-        """Absorption -> absorption / (its largest channel + 0.01): the colour's direction, not its amount."""
-
-        def call(self, x):
-            return x / (ops.max(x, axis=-1, keepdims=True) + 0.01)
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class CrossWidth(keras.layers.Layer):
-        """[v, h] cross-section sums -> v h / sqrt(v^2 + h^2): the width of a straight stroke at any angle."""
-
-        def call(self, inputs):
-            v, h = inputs
-            return v * h / ops.sqrt(v * v + h * h + 1e-6)
-
-    @keras.saving.register_keras_serializable(package="bridge")
-    class LogRatio(keras.layers.Layer):
-        """[weighted sums, weights] -> log(weighted mean + 0.01)."""
-
-        def call(self, inputs):
-            weighted, weights = inputs
-            return ops.log(weighted / (weights + 1e-3) + 0.01)
-
-    return {"InkVote": InkVote, "RowShare": RowShare, "PlaceGain": PlaceGain, "UpTwo": UpTwo,
-            "ShareSoftmax": ShareSoftmax, "StableSoftplus": StableSoftplus, "LogInk": LogInk, "Hue": Hue,
-            "CrossWidth": CrossWidth, "LogRatio": LogRatio}
-
-
 def band_membership(size_px: int) -> np.ndarray:
     """(size_px, 12): the fraction of each input row's canvas rows in each pitch class (index = note - 69)."""
     k = CANVAS_SIZE_PX // size_px
@@ -205,80 +91,121 @@ def build_model(size_px: int):
     import keras
     from keras import layers
 
+    from bridge.training.image_layers import InkVote, LogInk, ShareSoftmax
+
     if size_px % 25 or size_px > 200:
         raise ValueError(f"the model works on 25x25 places: input size must be 25, 50, 100 or 200 px, got {size_px}")
-    custom = _custom_layers()
-    nonneg = keras.constraints.NonNeg()
     inputs = keras.Input((size_px, size_px, 3), name="absorption")
     block = size_px // 25  # 25x25 places of 16 canvas px
     mean_ink = layers.AveragePooling2D(block, name="mean_ink")(inputs)
     peak_ink = layers.MaxPooling2D(block, name="peak_ink")(inputs)
-
-    # Coverage per input pixel: a colour-blind ink amount (no biases: blank paper carries no ink) times a
-    # gain from the colour of the place's darkest pixel: its hue (an anti-aliased edge scales the absorption
-    # without turning it) and its strength (a pale colour, where a pen wider than 4 px shows it in full).
     ink_maps = layers.Conv2D(8, 1, activation="relu", use_bias=False, name="ink_maps")(inputs)
-    fine = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=nonneg,
-                         kernel_initializer=keras.initializers.Constant(0.3), name="ink_fine")(ink_maps)
-    log_peak = custom["LogInk"](name="log_peak_ink")(peak_ink)
-    colour = layers.Concatenate(name="colour")([custom["Hue"](name="hue")(peak_ink), log_peak])
-    gain = layers.Conv2D(16, 1, activation="relu", name="gain_hidden")(colour)
-    gain = custom["StableSoftplus"](name="colour_gain_pos")(layers.Conv2D(1, 1, name="colour_gain")(gain))
-    coverage = custom["PlaceGain"](name="coverage")([fine, gain])
-
-    # pitch: coverage summed per input row, rows mapped to the 12 bands (a Dense initialised to the band membership)
-    rows = custom["RowShare"](name="row_share")(coverage)
-    bands = layers.Dense(len(PITCHES), use_bias=False, kernel_constraint=nonneg, name="bands",
-                         kernel_initializer=keras.initializers.Constant(band_membership(size_px)))(rows)
-    pitch = custom["ShareSoftmax"](name="pitch")(bands)
-
-    # Pen width: the coverage summed across the stroke, vertically (v) and horizontally (h). A straight
-    # stroke at angle a gives v = w / cos a and h = w / sin a, so w = v h / sqrt(v^2 + h^2) at any angle.
-    pool = max(size_px // WIDTH_PX, 1)
-    cover = layers.AveragePooling2D(pool, name="coverage_coarse")(coverage) if pool > 1 else coverage
-    # The same along the diagonals (steps of sqrt(2) px, so the sums are scaled by sqrt(2)). A round dab
-    # gives the same sum in all four directions (its diameter) and v h / sqrt(v^2 + h^2) = w / sqrt(2);
-    # a straight stroke gives w from both pairs: the smallest sum tells the two shapes apart.
-    window = width_window(size_px // pool)
-    # One depthwise convolution with four fixed kernels makes the four sums (channels v, h, d, a): one
-    # LiteRT op instead of four, and the pair widths and the least sum one op each (0.08 ms less a call)
-    lines = np.zeros((window, window, 1, 4))
-    lines[:, window // 2, 0, 0] = 1.0
-    lines[window // 2, :, 0, 1] = 1.0
-    lines[:, :, 0, 2] = np.sqrt(2) * np.eye(window)
-    lines[:, :, 0, 3] = np.sqrt(2) * np.fliplr(np.eye(window))
-    sums = layers.DepthwiseConv2D(window, padding="same", depth_multiplier=4, use_bias=False, trainable=False,
-                                  name="cross_sums", depthwise_initializer=keras.initializers.Constant(lines))(cover)
-    measures = layers.Concatenate(name="measures")([
-        # (v, h), (d, a); channel slices of stride 1 (XNNPACK runs no strided slice)
-        custom["CrossWidth"](name="cross_widths")([layers.Concatenate(name="v_d")([sums[..., 0:1], sums[..., 2:3]]),
-                                                   layers.Concatenate(name="h_a")([sums[..., 1:2], sums[..., 3:4]])]),
-        keras.ops.min(sums, axis=-1, keepdims=True), sums])
-    weighted = layers.Multiply(name="by_coverage")([measures, cover])
-    place_ink = layers.AveragePooling2D(block // pool, name="place_ink")(cover)
-    weighted = layers.AveragePooling2D(block // pool, name="place_measures")(weighted)
-    place_width = custom["LogRatio"](name="place_width")([weighted, place_ink])  # coverage-weighted means
-
-    # per place context: convolutions over the ink maps at 25x25 and 13x13 places
-    x = layers.Conv2D(16, block, strides=block, activation="relu", use_bias=False, name="blocks")(ink_maps)
-    x25 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_a")(x)
-    x13 = layers.MaxPool2D(2, padding="same", name="pool")(x25)
-    x13 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_b")(x13)
-    up = custom["UpTwo"](x25.shape[1], name="up")(x13)
-    # log of the mean and of the peak absorption (the peak's channel ratios are the hue), and of the coverage
-    # (in two steps: XNNPACK did not take the six-input concatenation, which split the graph)
-    places = layers.Concatenate(name="places")([
-        layers.Concatenate(name="context")([x25, up]),
-        layers.Concatenate(name="ink_and_width")([custom["LogInk"](name="log_mean_ink")(mean_ink), log_peak,
-                                                  place_width, custom["LogInk"](name="log_place_ink")(place_ink)])])
+    log_peak = LogInk(name="log_peak_ink")(peak_ink)
+    coverage = _coverage(ink_maps, peak_ink, log_peak)
+    pitch = _pitch_head(coverage, size_px)
+    place_ink, place_width = _place_widths(coverage, size_px)
+    places = _places(ink_maps, block, [LogInk(name="log_mean_ink")(mean_ink), log_peak, place_width,
+                                       LogInk(name="log_place_ink")(place_ink)])
 
     # volume and timbre: every place votes with its coverage for what it looks like
     hidden = layers.Conv2D(96, 1, activation="relu", name="place_hidden")(places)
     votes_v = layers.Conv2D(len(CLASSES["volume"]), 1, name="volume_logits")(hidden)
     votes_t = layers.Conv2D(len(CLASSES["timbre"]), 1, name="timbre_logits")(hidden)
-    volume = custom["ShareSoftmax"](name="volume")(custom["InkVote"](name="volume_vote")([votes_v, place_ink]))
-    timbre = custom["ShareSoftmax"](name="timbre")(custom["InkVote"](name="timbre_vote")([votes_t, place_ink]))
+    volume = ShareSoftmax(name="volume")(InkVote(name="volume_vote")([votes_v, place_ink]))
+    timbre = ShareSoftmax(name="timbre")(InkVote(name="timbre_vote")([votes_t, place_ink]))
     return keras.Model(inputs, [pitch, volume, timbre], name="pict2audio_image")
+
+
+def _coverage(ink_maps, peak_ink, log_peak):
+    """Coverage per input pixel: a colour-blind ink amount (no biases: blank paper carries no ink) times a
+    gain from the colour of the place's darkest pixel: its hue (an anti-aliased edge scales the absorption
+    without turning it) and its strength (a pale colour, where a pen wider than 4 px shows it in full)."""
+    import keras
+    from keras import layers
+
+    from bridge.training.image_layers import Hue, PlaceGain, StableSoftplus
+
+    fine = layers.Conv2D(1, 1, activation="relu", use_bias=False, kernel_constraint=keras.constraints.NonNeg(),
+                         kernel_initializer=keras.initializers.Constant(0.3), name="ink_fine")(ink_maps)
+    colour = layers.Concatenate(name="colour")([Hue(name="hue")(peak_ink), log_peak])
+    gain = layers.Conv2D(16, 1, activation="relu", name="gain_hidden")(colour)
+    gain = StableSoftplus(name="colour_gain_pos")(layers.Conv2D(1, 1, name="colour_gain")(gain))
+    return PlaceGain(name="coverage")([fine, gain])
+
+
+def _pitch_head(coverage, size_px: int):
+    """Pitch: coverage summed per input row, rows mapped to the 12 bands (a Dense initialised to the band
+    membership), then a calibrated softmax over the bands' shares."""
+    import keras
+    from keras import layers
+
+    from bridge.training.image_layers import RowShare, ShareSoftmax
+
+    rows = RowShare(name="row_share")(coverage)
+    bands = layers.Dense(len(PITCHES), use_bias=False, kernel_constraint=keras.constraints.NonNeg(), name="bands",
+                         kernel_initializer=keras.initializers.Constant(band_membership(size_px)))(rows)
+    return ShareSoftmax(name="pitch")(bands)
+
+
+def _place_widths(coverage, size_px: int):
+    """-> (coverage per place, the coverage-weighted means of the seven width measures per place, in log).
+
+    The coverage summed across the stroke, vertically (v) and horizontally (h): a straight stroke at
+    angle a gives v = w / cos a and h = w / sin a, so w = v h / sqrt(v^2 + h^2) at any angle. The same
+    along the diagonals (steps of sqrt(2) px, so the sums are scaled by sqrt(2)). A round dab gives the
+    same sum in all four directions (its diameter) and v h / sqrt(v^2 + h^2) = w / sqrt(2); a straight
+    stroke gives w from both pairs: the smallest sum tells the two shapes apart."""
+    import keras
+    from keras import layers
+
+    from bridge.training.image_layers import CrossWidth, LogRatio
+
+    block = size_px // 25
+    pool = max(size_px // WIDTH_PX, 1)
+    cover = layers.AveragePooling2D(pool, name="coverage_coarse")(coverage) if pool > 1 else coverage
+    window = width_window(size_px // pool)
+    sums = layers.DepthwiseConv2D(window, padding="same", depth_multiplier=4, use_bias=False, trainable=False,
+                                  name="cross_sums",
+                                  depthwise_initializer=keras.initializers.Constant(_cross_kernels(window)))(cover)
+    measures = layers.Concatenate(name="measures")([
+        # (v, h), (d, a); channel slices of stride 1 (XNNPACK runs no strided slice)
+        CrossWidth(name="cross_widths")([layers.Concatenate(name="v_d")([sums[..., 0:1], sums[..., 2:3]]),
+                                         layers.Concatenate(name="h_a")([sums[..., 1:2], sums[..., 3:4]])]),
+        keras.ops.min(sums, axis=-1, keepdims=True), sums])
+    weighted = layers.Multiply(name="by_coverage")([measures, cover])
+    place_ink = layers.AveragePooling2D(block // pool, name="place_ink")(cover)
+    weighted = layers.AveragePooling2D(block // pool, name="place_measures")(weighted)
+    return place_ink, LogRatio(name="place_width")([weighted, place_ink])
+
+
+def _cross_kernels(window: int) -> np.ndarray:
+    """(window, window, 1, 4) fixed kernels of one depthwise convolution making the four cross-section sums
+    (channels v, h, d, a): one LiteRT op where separate kernels take four, and the pair widths and the least
+    sum one op each (a call takes 0.08 ms less than with separate ops)."""
+    lines = np.zeros((window, window, 1, 4))
+    lines[:, window // 2, 0, 0] = 1.0
+    lines[window // 2, :, 0, 1] = 1.0
+    lines[:, :, 0, 2] = np.sqrt(2) * np.eye(window)
+    lines[:, :, 0, 3] = np.sqrt(2) * np.fliplr(np.eye(window))
+    return lines
+
+
+def _places(ink_maps, block: int, ink_and_width: list):
+    """78 features per place: convolutions over the ink maps at 25x25 and 13x13 places (the context), with
+    `ink_and_width`: the log of the mean and of the peak absorption (the peak's channel ratios are the
+    hue), the width measures and the log coverage (concatenated in two steps: XNNPACK did not take the
+    six-input concatenation, which split the graph)."""
+    from keras import layers
+
+    from bridge.training.image_layers import UpTwo
+
+    x = layers.Conv2D(16, block, strides=block, activation="relu", use_bias=False, name="blocks")(ink_maps)
+    x25 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_a")(x)
+    x13 = layers.MaxPool2D(2, padding="same", name="pool")(x25)
+    x13 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_b")(x13)
+    up = UpTwo(x25.shape[1], name="up")(x13)
+    return layers.Concatenate(name="places")([layers.Concatenate(name="context")([x25, up]),
+                                              layers.Concatenate(name="ink_and_width")(ink_and_width)])
 
 
 # ---------------------------------------------------------------- training
@@ -312,20 +239,36 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
     """Generate (or load cached) data, train, evaluate, export; returns the metadata written."""
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN's fused kernels vary run to run
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
-
     recipe = config.recipe
     if config.size_px not in recipe.sizes_px:
         raise ValueError(f"the data recipe makes inputs of {recipe.sizes_px} px, not {config.size_px}")
     started = time.time()
     val = load_split(recipe, "val", cache_dir=cache_dir, workers=workers)
     train_data = load_split(recipe, "train", cache_dir=cache_dir, workers=workers)
+    model, history = _fit(config, train_data, val)
+    train_seconds = time.time() - started
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tflite = _save_model(model, config.size_px, out_dir)
+    accuracy, confusion = _accuracy(model, tflite, val, config.size_px)
+    save_confusion_pngs(confusion, out_dir)
+    save_curves_png(history, out_dir / "training_curves.png")
+    metadata = _metadata(config, model, tflite, history, train_seconds, accuracy)
+    text = json.dumps(metadata, indent=2) + "\n"
+    write_atomically(out_dir / "metadata.json", lambda handle: handle.write(text.encode("utf-8")))
+    log.info("wrote %s", out_dir)
+    return metadata
+
+
+def _fit(config: TrainConfig, train_data: dict[str, np.ndarray], val: dict[str, np.ndarray]):
+    """-> (the trained model, its history: metric -> value per epoch). Seeded and deterministic."""
+    import keras
+    import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(config.size_px)
-    steps = config.epochs * -(-recipe.n_train // config.batch_size)
+    steps = config.epochs * -(-config.recipe.n_train // config.batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate / 10, steps, warmup_target=config.learning_rate, warmup_steps=min(500, steps // 10))
     model.compile(
@@ -341,26 +284,49 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
             validation_data=_dataset(val, config.size_px, 512, shuffle_seed=None),
             epochs=config.epochs, verbose=2,
         )
-    train_seconds = time.time() - started
+    return model, history.history
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    artefact = build_model(config.size_px)  # the same network without the optimizer's state: a smaller file
+
+def _save_model(model, size_px: int, out_dir: Path) -> bytes:
+    """Write model.keras (the network without the optimizer's state: a smaller file) and model.tflite;
+    the LiteRT flatbuffer."""
+    artefact = build_model(size_px)
     artefact.set_weights(model.get_weights())
-    artefact.save(out_dir / "model.keras")
-    tflite = export_tflite(model, config.size_px)
-    (out_dir / "model.tflite").write_bytes(tflite)
+    with tempfile.TemporaryDirectory() as folder:  # Keras saves to a path named .keras, not to a handle
+        saved = Path(folder) / "model.keras"
+        artefact.save(saved)
+        write_atomically(out_dir / "model.keras", lambda handle: handle.write(saved.read_bytes()))
+    tflite = export_tflite(model, size_px)
+    write_atomically(out_dir / "model.tflite", lambda handle: handle.write(tflite))
+    return tflite
 
-    probs = predict_tflite(tflite, val[f"x{config.size_px}"].astype(np.float32) / 255.0)
+
+def _accuracy(model, tflite: bytes, val: dict[str, np.ndarray], size_px: int) -> tuple[dict[str, Any], dict]:
+    """-> (the metadata's accuracy section, the validation confusion matrices) of the exported model;
+    RuntimeError when the export gives non-finite probabilities."""
+    x = val[f"x{size_px}"]
+    probs = predict_tflite(tflite, x.astype(np.float32) / 255.0)
     if not all(np.isfinite(p).all() for p in probs.values()):
         raise RuntimeError("the LiteRT export gives non-finite probabilities; the export is broken")
-    keras_probs = model.predict(val[f"x{config.size_px}"][:256].astype(np.float32) / 255.0, verbose=0)
+    keras_probs = model.predict(x[:256].astype(np.float32) / 255.0, verbose=0)
     drift = max(float(np.abs(probs[h][:256] - k).max()) for h, k in zip(HEADS, keras_probs))
     report = evaluate(probs, val)
-    dev = evaluate_dev_drawings(tflite, config.size_px)
-    save_confusion_pngs(report["confusion"], out_dir)
-    save_curves_png(history.history, out_dir / "training_curves.png")
+    return {
+        "validation": report["accuracy"],
+        "validation_decidable": report["accuracy_decidable"],
+        "validation_counts": report["counts"],
+        "tflite_vs_keras_max_abs_diff": drift,
+        "drawings_dev_pitch": evaluate_dev_drawings(tflite, size_px),
+    }, report["confusion"]
 
-    metadata = {
+
+def _metadata(config: TrainConfig, model, tflite: bytes, history: dict[str, list[float]], train_seconds: float,
+              accuracy: dict[str, Any]) -> dict[str, Any]:
+    """metadata.json: what the model reads and gives, how it was made, and how well it does."""
+    import keras
+    import tensorflow as tf
+
+    return {
         "format": METADATA_FORMAT,
         "version": 1,
         "classes": {head: list(CLASSES[head]) for head in HEADS},
@@ -370,24 +336,15 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
         "preprocessing_version": PREPROCESSING_VERSION,
         "model_sha256": hashlib.sha256(tflite).hexdigest(),
         "parameters": int(model.count_params()),
-        "data": {**recipe.as_dict(), "labels": "ink shares per class (soft targets); the label is the argmax",
+        "data": {**config.recipe.as_dict(), "labels": "ink shares per class (soft targets); the label is the argmax",
                  "decidable_margin": DECIDABLE_MARGIN},
         "training": {"seed": config.seed, "epochs": config.epochs, "batch_size": config.batch_size,
                      "learning_rate": config.learning_rate, "augmentation": TRAIN_AUGMENTATION,
                      "loss_weights": dict(zip(HEADS, config.loss_weights)), "seconds": round(train_seconds, 1),
                      "tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version(),
-                     "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.history.items()}},
-        "accuracy": {
-            "validation": report["accuracy"],
-            "validation_decidable": report["accuracy_decidable"],
-            "validation_counts": report["counts"],
-            "tflite_vs_keras_max_abs_diff": drift,
-            "drawings_dev_pitch": dev,
-        },
+                     "history": {k: [round(float(v), 5) for v in vals] for k, vals in history.items()}},
+        "accuracy": accuracy,
     }
-    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-    log.info("wrote %s", out_dir)
-    return metadata
 
 
 # ---------------------------------------------------------------- export and evaluation
@@ -412,12 +369,13 @@ def export_tflite(model, size_px: int) -> bytes:
 
 def predict_tflite(tflite: bytes, x: np.ndarray) -> dict[str, np.ndarray]:
     """Run the exported model one input at a time (as live does); x (n, s, s, 3) -> probabilities per head."""
-    from bridge.adapters.image_classifier import TfliteRunner
+    from bridge.adapters.image_classifier import SPEC
+    from bridge.adapters.litert_model import LiteRTRunner
 
-    runner = TfliteRunner(tflite)
+    runner = LiteRTRunner(tflite, SPEC)
     outs: dict[str, list[np.ndarray]] = {head: [] for head in HEADS}
     for sample in x:
-        for head, p in runner.run(sample).items():
+        for head, p in runner.run_one(sample).items():
             outs[head].append(p)
     return {head: np.stack(v) for head, v in outs.items()}
 
@@ -476,7 +434,7 @@ def save_confusion_pngs(confusion: dict[str, np.ndarray], out_dir: Path) -> None
                           fill="white" if rows[i, j] > 0.5 else "black")
         draw.text((4, 4), f"{head}: rows = true class, columns = predicted (validation)", fill="black")
         draw.text((4, margin + k * cell + 10), f"accuracy {np.trace(matrix) / max(matrix.sum(), 1):.4f}", fill="black")
-        image.save(out_dir / f"confusion_{head}.png")
+        _save_png(image, out_dir / f"confusion_{head}.png")
 
 
 def save_curves_png(history: dict[str, list[float]], path: Path) -> None:
@@ -508,4 +466,9 @@ def save_curves_png(history: dict[str, list[float]], path: Path) -> None:
             draw.line(list(zip(xs.tolist(), ys.tolist())), fill=colours[head], width=3 if key.startswith("val_") else 1)
         for i, (head, colour) in enumerate(colours.items()):
             draw.text((box[0] + 8 + 70 * i, box[3] + 8), head, fill=colour)
-    image.save(path)
+    _save_png(image, path)
+
+
+def _save_png(image: Any, path: Path) -> None:
+    """A PIL image written atomically as PNG."""
+    write_atomically(path, lambda handle: image.save(handle, format="PNG"))

@@ -29,8 +29,8 @@ import numpy as np
 
 from bridge.adapters.audio_features import SILENT_BELOW_DBFS
 from bridge.core.audio_levels import apply_gain_scheme, db_to_gain, fold_pitch
+from bridge.core.errors import SoundBankError
 from bridge.core.labels import PITCHES, TIMBRES, VOLUMES
-from bridge.errors import SoundBankError
 
 log = logging.getLogger(__name__)
 

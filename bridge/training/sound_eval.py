@@ -6,12 +6,12 @@ register the index keeps)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from bridge.adapters.sound_classifier import LiteRTModel, combine, dsp_pitch, dsp_volume
+from bridge.adapters.atomic_write import write_atomically
+from bridge.adapters.sound_classifier import TIME_SHIFTS, LiteRTModel, combine, dsp_pitch, dsp_volume
 from bridge.core.audio_levels import fold_pitch
 from bridge.core.labels import CLASSES, HEADS, PITCHES, TIMBRES, VOLUMES
 from bridge.training.sound_features import FeatureSet
@@ -19,9 +19,9 @@ from bridge.training.sound_features import FeatureSet
 CONDITIONS = ("stereo", "reverb", "slow_attack", "untrimmed", "trimmed", "short")
 
 
-def predict_tflite(path: Path, x: np.ndarray) -> dict[str, np.ndarray]:
+def predict_tflite(path: Path, x: np.ndarray, time_shifts: tuple[int, ...] = TIME_SHIFTS) -> dict[str, np.ndarray]:
     """Probabilities of the exported model, through the same LiteRT code as indexing."""
-    return LiteRTModel(path.read_bytes(), num_threads=2).predict_proba(x)
+    return LiteRTModel(path.read_bytes(), num_threads=2, time_shifts=time_shifts).predict_proba(x)
 
 
 def predictions(fs: FeatureSet, probs: dict[str, np.ndarray], defaults: dict[str, str]) -> dict[str, dict]:
@@ -178,6 +178,4 @@ def save_confusion_png(result: dict, path: Path, *, title: str, cell_px: int = 2
                             ink = "white" if norm[i, j] > 0.6 else "black"
                             draw.text((box[0] + 3, box[1] + 6), str(m[i, j]), fill=ink)
             left += margin + len(names) * cell_px + gap
-    tmp = path.with_suffix(".tmp.png")
-    img.save(tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda handle: img.save(handle, format="PNG"))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.adapters.atomic_write import write_atomically
 from bridge.adapters.audio_features import PREPROCESSING_VERSION, SoundFeatures, UnusableAudio, prepare
 from bridge.core.labels import HEADS
 from bridge.training import sound_data
@@ -75,8 +76,8 @@ def _columns(sounds: Sequence[LabelledSound], group: str) -> tuple[dict[str, np.
             kept.append(sound)
         except UnusableAudio:
             unusable += 1
-    cols = {k: np.array([np.nan if getattr(f, k) is None else getattr(f, k) for f in feats], np.float64)
-            for k in _FIELDS}
+    cols: dict[str, np.ndarray] = {
+        k: np.array([np.nan if getattr(f, k) is None else getattr(f, k) for f in feats], np.float64) for k in _FIELDS}
     cols["log_mel"] = np.stack([f.log_mel for f in feats]).astype(np.float32)
     cols["y"] = np.array([s.label_indices() for s in kept], np.int64).reshape(-1, 3)
     cols["notes"] = np.array([s.note for s in kept], np.int64)
@@ -86,10 +87,7 @@ def _columns(sounds: Sequence[LabelledSound], group: str) -> tuple[dict[str, np.
 
 
 def _save(path: Path, cols: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **cols)
-    os.replace(tmp, path)
+    write_atomically(path, lambda handle: np.savez(handle, allow_pickle=False, **cols))
 
 
 def _load(name: str, paths: Sequence[Path]) -> FeatureSet:

@@ -34,6 +34,7 @@ import pygame
 from bridge.adapters.drawing_files import DEFAULT_FOLDER, default_drawing_path, load_drawing_file, save_drawing
 from bridge.core.bank import CANVAS_REGISTER, REGISTERS, register_name
 from bridge.core.drawing import Drawing, Point, Stroke
+from bridge.core.errors import BridgeError, LabelError
 from bridge.core.events import (
     Clear,
     EditPage,
@@ -48,9 +49,7 @@ from bridge.core.events import (
 )
 from bridge.core.labels import DEFAULT_PEN_HEX, parse_hex_color
 from bridge.core.palette import Palette
-from bridge.core.raster import scaled_to_canvas
 from bridge.core.score import ScoreSettings, has_performance
-from bridge.errors import BridgeError, LabelError
 from bridge.ui.controls import MOUSE_HELP, bind_builtin_keys, toolbar_buttons
 from bridge.ui.display import open_display
 from bridge.ui.history import History
@@ -152,6 +151,12 @@ class CanvasApp:
         self.palette = self.options.palette  # what the swatches show and the engine plays (set_palette)
         self.swatches = palette_swatches(self.palette, self.custom_color)
         bind_builtin_keys(self.keys, self)
+        self._window_handlers: dict[int, Callable[[pygame.event.Event], None]] = {
+            pygame.QUIT: self._quit_event, pygame.VIDEORESIZE: self._resize_event}
+        self._input_handlers: dict[int, Callable[[pygame.event.Event], None]] = {
+            pygame.KEYDOWN: self._key_down, pygame.MOUSEBUTTONDOWN: self._mouse_down,
+            pygame.MOUSEMOTION: self._mouse_motion, pygame.MOUSEBUTTONUP: self._mouse_up,
+            pygame.MOUSEWHEEL: self._mouse_wheel}
 
     # -- extension points -------------------------------------------------------------------
 
@@ -260,46 +265,64 @@ class CanvasApp:
             self.show_message(f"error: {type(exc).__name__}: {exc}", seconds=6.0)
 
     def _handle(self, event: pygame.event.Event) -> None:
+        """The window's own events first, and a pen-up that will never come when the window loses focus
+        mid-stroke; then an open prompt, panel or help sheet takes the input, or else the canvas does.
+        The handlers are bound once (`_window_handlers`, `_input_handlers`): nothing is made per event."""
         kind = event.type
-        if kind == pygame.QUIT:
-            self.running = False
-        elif kind == pygame.VIDEORESIZE:
-            if pygame.display.get_surface().get_size() != event.size:
-                pygame.display.set_mode(event.size, pygame.RESIZABLE)
+        window = self._window_handlers.get(kind)
+        if window is not None:
+            window(event)
         elif kind == pygame.WINDOWFOCUSLOST and self._points is not None:
-            self._pen_up(None)  # a pen-up that will never come
-        elif self.prompt is not None:
+            self._pen_up(None)
+        elif self.prompt is None and self.panel is None and not self.help_visible:
+            handler = self._input_handlers.get(kind)
+            if handler is not None:
+                handler(event)
+        else:
+            self._overlay_event(event)
+
+    def _overlay_event(self, event: pygame.event.Event) -> None:
+        """Give the event to the open prompt, panel or help sheet, and close it when it is done."""
+        kind = event.type
+        if self.prompt is not None:
             if kind in (pygame.KEYDOWN, pygame.TEXTINPUT) and not self.prompt.handle(event):
                 self._close_prompt()
         elif self.panel is not None:
             if not self.panel.handle(event):
                 self.panel = None
-        elif self.help_visible:
-            if kind == pygame.MOUSEBUTTONDOWN or (
-                kind == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1)
-            ):
-                self.help_visible = False
-        elif kind == pygame.KEYDOWN:
-            command = self.keys.find(event.key, event.mod)
-            if command is not None:
-                command.callback()
-        elif kind == pygame.MOUSEBUTTONDOWN:
-            self._mouse_down(event)
-        elif kind == pygame.MOUSEMOTION:
-            self.hover = event.pos
-            if self._points is not None:
-                self._pen_move(event.pos)
-            elif self.slider.dragging:
-                self.slider.set_from(self._layout(), event.pos)
-        elif kind == pygame.MOUSEBUTTONUP:
-            if self._points is not None and event.button in (1, 3):
-                self._pen_up(event.pos)
-            self.slider.dragging = False
-        elif kind == pygame.MOUSEWHEEL:
-            self.slider.nudge(event.y)
+        elif self.help_visible and (kind == pygame.MOUSEBUTTONDOWN or (
+                kind == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1))):
+            self.help_visible = False
+
+    def _quit_event(self, event: pygame.event.Event) -> None:
+        self.running = False
+
+    def _resize_event(self, event: pygame.event.Event) -> None:
+        if pygame.display.get_surface().get_size() != event.size:
+            pygame.display.set_mode(event.size, pygame.RESIZABLE)
+
+    def _key_down(self, event: pygame.event.Event) -> None:
+        command = self.keys.find(event.key, event.mod)
+        if command is not None:
+            command.callback()
+
+    def _mouse_motion(self, event: pygame.event.Event) -> None:
+        self.hover = event.pos
+        if self._points is not None:
+            self._pen_move(event.pos)
+        elif self.slider.dragging:
+            self.slider.set_from(self.layout(), event.pos)
+
+    def _mouse_up(self, event: pygame.event.Event) -> None:
+        if self._points is not None and event.button in (1, 3):
+            self._pen_up(event.pos)
+        self.slider.dragging = False
+
+    def _mouse_wheel(self, event: pygame.event.Event) -> None:
+        self.slider.nudge(event.y)
 
     def _mouse_down(self, event: pygame.event.Event) -> None:
-        layout = self._layout()
+        layout = self.layout()
         if event.button not in (1, 3):
             return
         if layout.in_canvas(event.pos):
@@ -334,7 +357,7 @@ class CanvasApp:
     def _pen_down(self, pos: tuple[int, int], *, tool: str) -> None:
         if self._points is not None:
             self._pen_up(None)
-        x, y = self._layout().to_canvas(pos)
+        x, y = self.layout().to_canvas(pos)
         t = self.link.now_ms()
         width = self.slider.value
         self._post_timed(PenDown(t_ms=t, x=x, y=y, color=self.color, width_px=width, tool=tool))
@@ -344,7 +367,7 @@ class CanvasApp:
 
     def _pen_move(self, pos: tuple[int, int]) -> None:
         assert self._points is not None
-        x, y = self._layout().to_canvas(pos)
+        x, y = self.layout().to_canvas(pos)
         last = self._points[-1]
         if (x, y) == (last.x, last.y):
             return
@@ -357,7 +380,7 @@ class CanvasApp:
         """The release point becomes the stroke's last point, and pen_up has its time (as a replay does)."""
         assert self._points is not None
         last = self._points[-1]
-        x, y = self._layout().to_canvas(pos) if pos is not None else (last.x, last.y)
+        x, y = self.layout().to_canvas(pos) if pos is not None else (last.x, last.y)
         t = self._now_after(self._points)
         self._post_timed(PenMove(t_ms=t, x=x, y=y))
         self._post_timed(PenUp(t_ms=t))
@@ -485,8 +508,9 @@ class CanvasApp:
         settings when in score mode)."""
         score = getattr(self.link.parts, "score", None)
         settings = score.settings if score is not None and score.enabled else None
-        if self.link.ready and self.link.idle(1.0):
-            drawing = self.link.engine.drawing
+        engine = self.link.engine  # None until the session is ready
+        if engine is not None and self.link.idle(1.0):
+            drawing = engine.drawing
             if drawing.strokes == self.strokes:
                 return _with_score(drawing, settings)
             log.warning("the engine's drawing differs from the canvas; saving the canvas strokes")
@@ -517,7 +541,7 @@ class CanvasApp:
     def open_path(self, path: str | Path) -> None:
         """Load a saved drawing (raises BridgeError with the reason)."""
         path = self.typed_path(path)
-        drawing = scaled_to_canvas(load_drawing_file(path))
+        drawing = load_drawing_file(path)  # on the 400 px canvas, whatever canvas it was saved on
         self.history.record(self.strokes)
         self._last_path = path
         self._replace_strokes(drawing.strokes, "", opened=drawing)
@@ -598,7 +622,8 @@ class CanvasApp:
 
     # -- drawing a frame --------------------------------------------------------------------
 
-    def _layout(self) -> Layout:
+    def layout(self) -> Layout:
+        """Where the canvas, palette and panels sit in the window at its current size."""
         return Layout.fit(pygame.display.get_surface().get_size())
 
     def _frame(self) -> None:
@@ -613,7 +638,7 @@ class CanvasApp:
             self._follow_notices()
             self.renderer.draw(pygame.display.get_surface(), self, self.hud_state())
             if self.panel is not None and self.prompt is None:
-                self.panel.draw(pygame.display.get_surface(), self._layout(), self.renderer.text)
+                self.panel.draw(pygame.display.get_surface(), self.layout(), self.renderer.text)
         finally:  # even a frame that failed half-way is shown: the canvas never freezes
             pygame.display.flip()
             self.frames += 1
@@ -685,9 +710,6 @@ class CanvasApp:
     def drawing(self) -> bool:
         """True while a stroke is being drawn."""
         return self._points is not None
-
-    def save_screenshot(self, path: str | Path) -> None:
-        pygame.image.save(pygame.display.get_surface(), str(path))
 
 
 def _with_score(drawing: Drawing, settings: ScoreSettings | None) -> Drawing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bridge.ui.keys import KeyMap
@@ -17,7 +18,7 @@ def bind_builtin_keys(keys: KeyMap, app: CanvasApp) -> None:
     add("p", "pen", lambda: app.set_tool("pen"))
     add("e", "eraser (or draw with the right button)", lambda: app.set_tool("eraser"))
     for i in range(1, NUMBER_KEYS + 1):
-        add(str(i), f"palette colour {i}", lambda k=i: app.choose_palette_key(k), show_in_help=False)
+        add(str(i), f"palette colour {i}", partial(app.choose_palette_key, i), show_in_help=False)
     add("9", "custom colour (#RRGGBB)", app.ask_custom_color)
     add("[", "thinner (quieter)", lambda: app.slider.nudge(-1))
     add("]", "thicker (louder)", lambda: app.slider.nudge(1))

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
 
 HEADLESS_DRIVERS = frozenset({"offscreen", "dummy"})
 SCREEN_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY")

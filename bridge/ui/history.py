@@ -34,10 +34,6 @@ class History:
         self._undo.append(current)
         return self._redo.pop()
 
-    def reset(self) -> None:
-        self._undo.clear()
-        self._redo.clear()
-
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)

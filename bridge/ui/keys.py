@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from bridge.errors import ConfigError
+from bridge.core.errors import ConfigError
 
 _MODS = {"ctrl": pygame.KMOD_CTRL, "shift": pygame.KMOD_SHIFT, "alt": pygame.KMOD_ALT}
 

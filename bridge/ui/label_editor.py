@@ -15,8 +15,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bridge.core.errors import BridgeError
 from bridge.core.labels import HEADS, note_name
-from bridge.errors import BridgeError
 from bridge.ui.overlays import Prompt
 
 if TYPE_CHECKING:

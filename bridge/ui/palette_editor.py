@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import pygame
 
+from bridge.core.errors import BridgeError
 from bridge.core.labels import PALETTE_HEX, TIMBRES, timbre_for_color
 from bridge.core.palette import Palette, PaletteError
-from bridge.errors import BridgeError
 from bridge.ui.layout import CANVAS_ORIGIN, PALETTE_ROW_H, PALETTE_X
 from bridge.ui.overlays import Prompt
 from bridge.ui.text import ACCENT, INK, MUTED, TextCache
@@ -52,7 +52,7 @@ def palette_swatches(palette: Palette | None, custom_color: str) -> list[Swatch]
     rows = len(entries) + 1
     custom = (custom_color, f"custom: {timbre_of(palette, custom_color)}")
     if rows * PALETTE_ROW_H <= COLUMN_H:
-        make, row_h = Swatch, PALETTE_ROW_H
+        make, row_h = Swatch, float(PALETTE_ROW_H)
     else:
         make, row_h = CompactSwatch, COLUMN_H / rows
     swatches = []

@@ -13,9 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bridge.core.events import Event, LoadDrawing
+from bridge.core.events import LoadDrawing, SessionInput
+
+if TYPE_CHECKING:
+    from bridge.app.session import SessionParts
+    from bridge.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +27,17 @@ log = logging.getLogger(__name__)
 class SessionLink:
     """Wraps `connect()` -> parts (with `.session`, `.engine`, `.close()`), called on a builder thread."""
 
-    def __init__(self, connect: Callable[[], Any], *, background: bool = True) -> None:
+    def __init__(self, connect: Callable[[], SessionParts], *, background: bool = True) -> None:
         self._connect = connect
         self._background = background
         self._t0 = time.monotonic()
-        self._pending: list[Event] = []
-        self._built: Any = None
+        self._pending: list[SessionInput] = []
+        self._built: SessionParts | None = None
         self._build_error: str | None = None
         self._done = threading.Event()
         self._lock = threading.Lock()  # the pending buffer vs. posts from other threads (MIDI)
         self._closing = False
-        self.parts: Any = None  # set (on the UI thread) once the session is live
+        self.parts: SessionParts | None = None  # set (on the UI thread) once the session is live
         self.error: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -120,7 +124,7 @@ class SessionLink:
         if self.parts is not None:
             self.parts.session.restart_clock(at_ms=at_ms)
 
-    def post(self, event: Event) -> None:
+    def post(self, event: SessionInput) -> None:
         """Post to the session, or keep it for later while loading (dropped if loading failed).
 
         Any thread may post (the MIDI input does); an event without t_ms happens now on the session clock.
@@ -137,7 +141,7 @@ class SessionLink:
     # -- read-only views for the HUD --------------------------------------------------------
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine | None:
         return None if self.parts is None else self.parts.engine
 
     def errors(self) -> list[str]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pygame
 
+from bridge.core.errors import BridgeError
 from bridge.core.events import SetLanguage
 from bridge.core.language import (
     GROUP_GAP_MS,
@@ -35,7 +36,6 @@ from bridge.core.language import (
     parse_class_name,
     trailing_group,
 )
-from bridge.errors import BridgeError
 from bridge.ui.layout import Layout
 from bridge.ui.overlays import Prompt
 from bridge.ui.text import ACCENT, INK, MUTED, TextCache

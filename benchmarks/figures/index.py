@@ -1,4 +1,4 @@
-"""Sound bank figures: index throughput vs. the student project's approach, start-up, memory on a long file,
+"""Sound bank figures: index throughput vs. a librosa + Keras baseline, start-up, memory on a long file,
 and re-indexing an unchanged bank.
 
 - `index_files_per_s`: `update_index` (worker processes, batched LiteRT, the real committed model) on a
@@ -8,7 +8,7 @@ and re-indexing an unchanged bank.
   check, the warm-up labelling in the parent, forking and initialising the workers. Its parts are in the
   notes: `warm_up_s` (a fresh interpreter importing and labelling one note, `_warm_up`) and `jit_s` (0:
   nothing in the labelling path is compiled at run time).
-- `seed_index_files_per_s`: the student project's approach on the same files in the same run: one file
+- `seed_index_files_per_s`: the baseline, on the same files in the same run: one file
   at a time, `librosa.load`, a 320-band mel spectrogram, three Keras CNNs each called with `model.predict`
   (untrained weights: only the time matters).
 - `index_peak_rss_mb`: the peak resident memory of a process indexing one 10-minute 96 kHz stereo
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.bench import Figure
+from benchmarks.figures import Figure
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def write_long_file(path: Path, seconds: float, *, rate: int = 96_000, block_s: 
     return path
 
 
-def _student_models():
+def _baseline_models():
     import keras
     from keras import layers
 
@@ -92,11 +92,12 @@ def _student_models():
     return cnn(12), cnn(3), cnn(8)
 
 
-def student_files_per_s(paths: list[Path]) -> float:
-    """The student project's indexing loop, timed over paths (after one warm-up file)."""
+def baseline_files_per_s(paths: list[Path]) -> float:
+    """The baseline's indexing loop (librosa mel spectrogram, three Keras CNNs per file), timed over paths
+    (after one warm-up file)."""
     import librosa
 
-    models = _student_models()
+    models = _baseline_models()
 
     def one(path: Path) -> None:
         y, sr = librosa.load(path)  # resamples to 22,050 Hz
@@ -207,7 +208,7 @@ def memory(tmp_path: Path, *, quick: bool) -> dict[str, float]:
 
 
 def measure(*, quick: bool) -> list[Figure]:
-    n_notes, n_student, n_bank = (200, 12, 1000) if quick else (2000, 40, 5000)
+    n_notes, n_baseline, n_bank = (200, 12, 1000) if quick else (2000, 40, 5000)
     with tempfile.TemporaryDirectory(prefix="p2a-bench-index-") as tmp:
         tmp_path = Path(tmp)
         notes = tmp_path / "notes"
@@ -215,7 +216,7 @@ def measure(*, quick: bool) -> list[Figure]:
         paths = write_notes(notes, n_notes)
         ours = our_throughput(notes, tmp_path / "notes-index.json")
         warm_up_s = _child(_WARM_UP_CHILD)["seconds"]
-        seed = student_files_per_s(paths[:n_student])
+        seed = baseline_files_per_s(paths[:n_baseline])
         rss = memory(tmp_path, quick=quick)
         bank = tmp_path / "bank"
         bank.mkdir()
@@ -224,7 +225,7 @@ def measure(*, quick: bool) -> list[Figure]:
         Figure("index_files_per_s", "index throughput, steady state (4 s 16 kHz notes)", "files/s",
                round(ours["files_per_s"], 2), baseline_key="seed_index_files_per_s", baseline=round(seed, 2),
                higher_is_better=True,
-               notes={"n_files": ours["files"], "seed_n_files": n_student - 1, "workers": os.cpu_count(),
+               notes={"n_files": ours["files"], "seed_n_files": n_baseline - 1, "workers": os.cpu_count(),
                       "overall_files_per_s": round(ours["files"] / ours["total_s"], 2)}),
         Figure("index_startup_s", "index start-up (imports, warm-up, workers)", "s", round(ours["startup_s"], 3),
                notes={"warm_up_s": round(warm_up_s, 3), "jit_s": 0.0}),

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 log = logging.getLogger(__name__)
 
@@ -119,21 +119,24 @@ def _stand_in_session(config, probe):
     from bridge.app.live_session import LiveSession
     from bridge.app.session import SessionParts, build_engine
     from bridge.core.bank import Sample, SoundBank
-    from bridge.core.labels import CLASSES, HEADS, PITCHES, Labels, Prediction
+    from bridge.core.engine import uniform_prediction
+    from bridge.core.labels import PITCHES, Labels
+    from bridge.core.matching import Matcher
 
     class Uniform:
         version = "bench-stand-in"
 
         def classify(self, image):
             image.mean()  # touch the pixels like a model's preprocessing would
-            return Prediction.from_probabilities(*([1.0 / len(CLASSES[h])] * len(CLASSES[h]) for h in HEADS))
+            return uniform_prediction()
 
     bank = SoundBank(tuple(Sample(f"/bench/{p}.wav", Labels(p, "med", "keyboard")) for p in PITCHES))
     classifier = Uniform()
-    engine = build_engine(classifier, bank)
+    matcher = Matcher(bank)
+    engine = build_engine(classifier, bank, matcher=matcher)
     sender = OscSender(config.osc_targets)
     session = LiveSession(engine, [sender, probe])
-    return SessionParts(config, classifier, bank, engine._match, engine, session, sender).start()
+    return SessionParts(config, classifier, bank, matcher, engine, session, sender).start()
 
 
 class _Driver:
@@ -188,7 +191,7 @@ class _Driver:
         """
         import pygame
 
-        layout = self.app._layout()
+        layout = self.app.layout()
         y = 20 + (index * 37) % 360
         x = 30.0
         posted, received = self._timed("down", pygame.MOUSEBUTTONDOWN, layout.from_canvas(x, y))
@@ -232,6 +235,8 @@ class _Driver:
                 return posted, arrived
 
     def _record(self, what: str, latency_ms: float, receiver_wait_ms: float) -> None:
+        if len(self.latency_ms["all"]) >= self.events:
+            return  # the last stroke's events after the count is reached
         self.latency_ms["all"].append(latency_ms)
         if what == "down":
             self.latency_ms["down"].append(latency_ms)

@@ -4,7 +4,7 @@ Measured: `replay_drawing` of the example `data/drawings/scale.json` (12 strokes
 committed image model and the default bank, at speed 1, with a real OSC sender to a loopback port.
 For every bundle: when it reached the outputs minus when it was due, i.e. when the live session sent
 it (its drawing time plus the engine's work on it, see `bridge.app.replayer`); the figure the `replay`
-command prints. No baseline: the student project had no replay. The end-to-end comparison with a
+command prints. No baseline: the baseline approach has no replay. The end-to-end comparison with a
 live session (kernel receive times of both OSC streams) is the golden test, quoted in docs/replay.md.
 """
 
@@ -14,18 +14,18 @@ import os
 import socket
 from pathlib import Path
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 DRAWING = Path(__file__).resolve().parents[2] / "data" / "drawings" / "scale.json"
 
 
 def measure(*, quick: bool) -> list[Figure]:
+    from bridge.adapters.drawing_files import read_drawing
     from bridge.app.config import Config
     from bridge.app.replayer import replay_drawing
     from bridge.app.session import build_engine, build_session
-    from bridge.core.drawing import drawing_from_json
 
-    drawing = drawing_from_json(DRAWING.read_bytes())
+    drawing = read_drawing(DRAWING)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink_socket:
         sink_socket.bind(("127.0.0.1", 0))  # receives and drops the datagrams
         config = Config(osc_targets=(("127.0.0.1", sink_socket.getsockname()[1]),), audio="none")

@@ -1,8 +1,5 @@
-"""The project's one benchmark entry point (`run_bridge.py bench`).
-
-Each figure lives in its own module under bridge.bench and defines
-`measure(*, quick: bool) -> list[Figure]`. `FIGURE_MODULES` lists them in table order.
-"""
+"""The figures of `run_bridge.py bench`: one module a figure, each with `measure(*, quick: bool) -> list[Figure]`
+(bridge/commands/bench.py lists them in table order)."""
 
 from __future__ import annotations
 
@@ -10,16 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FIGURE_MODULES: tuple[str, ...] = ("classify", "midi", "index", "match", "canvas", "replay", "midi_out",
-                                   "score", "palette", "language")
-
 
 @dataclass(frozen=True)
 class Figure:
     """One benchmark figure. `value` is what goes into the JSON output under `key`.
 
-    For a timing, value is {"p50": ..., "p99": ...} in `unit`; a baseline (the student project's
-    approach, measured in the same run) goes under `baseline_key` with the same shape.
+    For a timing, value is {"p50": ..., "p99": ...} in `unit`; a baseline (a straightforward approach to
+    the same job, measured in the same run; each figure's module names it) goes under `baseline_key` with
+    the same shape.
     """
 
     key: str

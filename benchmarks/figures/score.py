@@ -8,7 +8,7 @@ minus when it was scheduled to be sent (its due time; the look-ahead is 0). `dri
 lateness over the last 5 passes minus its median over passes 1-5 (0 when nothing accumulates; pass 0 is left
 out: it classifies the opened drawing's strokes, once each); `schedule_drift_ms`: the last pass's first due
 time minus the first's, minus the passes between them.
-No baseline: the student project had no score.
+No baseline: the baseline approach has no score.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import statistics
 import threading
 from pathlib import Path
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 DRAWING = Path(__file__).resolve().parents[2] / "data" / "drawings" / "melody.json"
 BPM, BARS = 120.0, 1
@@ -27,13 +27,13 @@ LOOPS, QUICK_LOOPS = 50, 5
 
 
 def measure(*, quick: bool) -> list[Figure]:
+    from bridge.adapters.drawing_files import read_drawing
     from bridge.app.config import Config
     from bridge.app.session import attach_score, build_session
-    from bridge.core.drawing import drawing_from_json
     from bridge.core.events import LoadDrawing, TransportControl
     from bridge.core.score import ScoreSettings, stroke_spans
 
-    drawing = drawing_from_json(DRAWING.read_bytes())
+    drawing = read_drawing(DRAWING)
     loops = QUICK_LOOPS if quick else LOOPS
     wanted = loops * len(stroke_spans(drawing.strokes))
     settings = ScoreSettings(bpm=BPM, bars=BARS)

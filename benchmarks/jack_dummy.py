@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
 
 log = logging.getLogger(__name__)
 
@@ -316,19 +316,29 @@ for line in sys.stdin:
 """
 
 
-class MidiSender(ChildProcess):
+class _PortProcess(ChildProcess):
+    """A child process running `script` (argv: client, port, the port to connect to or "", timeout_s) that
+    prints "ready <port it connected to>" once its JACK MIDI port is open; JackError when it does not."""
+
+    def __init__(self, what: str, script: str, client: str, port: str, connect_to: str | None,
+                 timeout_s: float) -> None:
+        super().__init__([sys.executable, "-c", script, client, port, connect_to or "", str(timeout_s)])
+        found = self.wait_line(lambda text: text.startswith("ready "), timeout_s + 10)
+        if found is None:
+            self.kill()
+            raise JackError(f"the MIDI {what} {client}:{port} did not start: {self.tail() or 'no output'}")
+        self.connected_to = found[1].split(" ", 1)[1]
+        self.ready_line = found[0]  # the index of the "ready" line in the output
+
+
+class MidiSender(_PortProcess):
     """A MIDI controller in a child process (a python-rtmidi output in the JACK server named by
     JACK_DEFAULT_SERVER): a virtual port `client:port`, or with `connect_to` a port connected to the first
     JACK MIDI input whose name contains it (waiting up to timeout_s for that input to appear)."""
 
     def __init__(self, client: str, port: str, *, connect_to: str | None = None, timeout_s: float = 20.0) -> None:
-        super().__init__([sys.executable, "-c", SENDER_SCRIPT, client, port, connect_to or "", str(timeout_s)])
-        found = self.wait_line(lambda text: text.startswith("ready "), timeout_s + 10)
-        if found is None:
-            self.kill()
-            raise JackError(f"the MIDI sender {client}:{port} did not start: {self.tail() or 'no output'}")
-        self.connected_to = found[1].split(" ", 1)[1]
-        self._acks = found[0] + 1
+        super().__init__("sender", SENDER_SCRIPT, client, port, connect_to, timeout_s)
+        self._acks = self.ready_line + 1
 
     def send(self, message: object) -> None:
         """Send a mido Message (or raw bytes); it returns at once (see `sent_at`)."""
@@ -376,18 +386,13 @@ threading.Event().wait()
 """
 
 
-class MidiReceiver(ChildProcess):
+class MidiReceiver(_PortProcess):
     """A MIDI receiver in a child process (a mido input on JACK, in the server named by JACK_DEFAULT_SERVER):
     a virtual input `client:port`, or with `connect_to` connected to the first JACK MIDI output whose name
     contains it (waiting up to timeout_s for it to appear). `received()` lists what arrived, in order."""
 
     def __init__(self, client: str, port: str, *, connect_to: str | None = None, timeout_s: float = 20.0) -> None:
-        super().__init__([sys.executable, "-c", RECEIVER_SCRIPT, client, port, connect_to or "", str(timeout_s)])
-        found = self.wait_line(lambda text: text.startswith("ready "), timeout_s + 10)
-        if found is None:
-            self.kill()
-            raise JackError(f"the MIDI receiver {client}:{port} did not start: {self.tail() or 'no output'}")
-        self.connected_to = found[1].split(" ", 1)[1]
+        super().__init__("receiver", RECEIVER_SCRIPT, client, port, connect_to, timeout_s)
 
     def received(self) -> list[tuple[float, bytes]]:
         """(CLOCK_MONOTONIC seconds at arrival, the message's bytes) of every message so far, in order."""

@@ -7,7 +7,7 @@ Matcher over a 288-sample synthetic bank) -> OscSender -> UDP socket on 127.0.0.
 timed from just before the controller's `send_message()` to `recvfrom()` returning (both on
 CLOCK_MONOTONIC). No JACK port is opened in this process: both ends are child processes, SIGKILLed at
 the end. Without jackd it falls back to mido's in-memory port, in this process (noted in the figure).
-The student project had no MIDI: no baseline.
+No baseline: the baseline approach (Keras CNNs and a CSV lookup) has no MIDI input.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +34,31 @@ LOST_AFTER_S = 1.0
 
 def measure(*, quick: bool) -> list[Figure]:
     count = 60 if quick else 600
-    from bridge.adapters.jack_dummy import JackError
+    memory, _ = _measure(count, _memory_transport)
+    return [jack_or_memory_figure(
+        "midi_to_osc_ms", "MIDI in -> OSC out", (memory, 0), lambda: _measure(count, _jack_transport),
+        f"python-rtmidi port over JACK (dummy driver, {PERIOD_FRAMES} frames at {RATE_HZ} Hz = "
+        f"{1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period; controller and bridge in child processes)")]
+
+
+def jack_or_memory_figure(key: str, title: str, memory: tuple[list[float], int],
+                          over_jack: Callable[[], tuple[list[float], int]], jack_transport: str) -> Figure:
+    """A MIDI figure measured over JACK (`over_jack()`: the samples and how many were lost), or, when JACK cannot
+    be used, the in-memory port's `memory` (samples, lost); the in-memory percentiles are noted either way."""
+    from benchmarks.jack_dummy import JackError
     from bridge.adapters.midi_mido import MidiError
 
-    memory, _ = _measure(count, _memory_transport)
     try:
-        samples, lost = _measure(count, _jack_transport)
-        transport = (f"python-rtmidi port over JACK (dummy driver, {PERIOD_FRAMES} frames at {RATE_HZ} Hz = "
-                     f"{1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period; controller and bridge in child processes)")
+        (samples, lost), transport = over_jack(), jack_transport
     except (JackError, MidiError, OSError) as exc:
         log.warning("JACK MIDI unavailable (%s): measuring with mido's in-memory port", exc)
-        samples, lost, transport = memory, 0, f"mido in-memory port (JACK unavailable: {exc})"
-    memory_p = percentiles_ms(memory)
-    return [Figure(
-        "midi_to_osc_ms", "MIDI in -> OSC out", "ms", percentiles_ms(samples),
+        (samples, lost), transport = memory, f"mido in-memory port (JACK unavailable: {exc})"
+    memory_p = percentiles_ms(memory[0])
+    return Figure(
+        key, title, "ms", percentiles_ms(samples),
         notes={"transport": transport, "lost": lost, "in_memory_p50": round(memory_p["p50"], 4),
-               "in_memory_p99": round(memory_p["p99"], 4), "baseline": "none (the student project had no MIDI)"},
-    )]
+               "in_memory_p99": round(memory_p["p99"], 4), "baseline": "none (the baseline approach has no MIDI)"},
+    )
 
 
 def _messages(count: int) -> Iterator[tuple[Any, Callable[[tuple], bool]]]:
@@ -154,7 +162,7 @@ def _memory_transport(receiver: socket.socket) -> Iterator[Sender]:
 # The bridge side of the JACK path, in a child process: argv = the port to open, OSC host, OSC port.
 BRIDGE_CHILD = r"""
 import sys
-from bridge.bench.midi import serve_bridge
+from benchmarks.figures.midi import serve_bridge
 serve_bridge(sys.argv[1], sys.argv[2], int(sys.argv[3]))
 """
 
@@ -170,7 +178,7 @@ def _jack_transport(receiver: socket.socket) -> Iterator[Sender]:
     time.monotonic() on Linux)."""
     from pathlib import Path
 
-    from bridge.adapters.jack_dummy import ChildProcess, MidiSender, jack_dummy_server
+    from benchmarks.jack_dummy import ChildProcess, MidiSender, jack_dummy_server
     from bridge.adapters.midi_mido import MidiError
 
     children: list[ChildProcess] = []
@@ -195,7 +203,7 @@ def _jack_transport(receiver: socket.socket) -> Iterator[Sender]:
 def serve_bridge(spec: str, host: str, port: int) -> None:
     """The benchmark's bridge process: MidiInput (JACK) -> LiveSession -> OscSender to host:port; it prints
     "ready" once the port is open and runs until killed (its port is never closed)."""
-    from bridge.adapters.jack_dummy import JACK_BACKEND
+    from benchmarks.jack_dummy import JACK_BACKEND
     from bridge.adapters.midi_mido import MidiInput
     from bridge.adapters.osc_out import OscSender
     from bridge.app.live_session import LiveSession

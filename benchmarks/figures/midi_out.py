@@ -5,14 +5,14 @@ loopback socket, then MidiOutput) -> MidiOut mapping -> mido -> python-rtmidi ou
 dummy server (this machine has no ALSA sequencer) -> a mido input in another process, timed from the
 moment the engine's bundle is handed to the sinks to the receiver's callback (both on CLOCK_MONOTONIC).
 Each voice is a trigger with a pitch override (the real Engine and Matcher over a 288-sample synthetic
-bank, see bridge.bench.midi), so every note-on follows the note-off of the one before (a retrigger).
+bank, see benchmarks.figures.midi), so every note-on follows the note-off of the one before (a retrigger).
 No JACK port is opened in this process: the bridge and the receiver are child processes, SIGKILLed at
 the end. The JACK server runs in synchronous mode (see jack_dummy_server), so a busy machine shows up as
 delay in the figure rather than as lost notes. A voice whose note-on is not heard within LOST_AFTER_S is
 counted in the figure's `lost` note (with `n`, every measured voice is accounted for) and the run goes on;
 it fails over to an in-memory mido port in this process (noted in the figure) only when JACK cannot be
 used at all: no jackd, or not one note-on arrived.
-The student project had no MIDI: no baseline.
+No baseline: the baseline approach (Keras CNNs and a CSV lookup) has no MIDI output.
 """
 
 from __future__ import annotations
@@ -27,40 +27,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure
+from benchmarks.figures.midi import LOST_AFTER_S, RATE_HZ, WARMUP, jack_or_memory_figure
 
 log = logging.getLogger(__name__)
 
 PERIOD_FRAMES = 64
-RATE_HZ = 48_000
-WARMUP = 10
-LOST_AFTER_S = 1.0
 PLAYED_WITHIN_S = 10.0  # the bridge process's bundle for a voice (only a stuck bridge takes this long)
 PITCHES = 12  # voices cycle through this many pitches
 
 
 def measure(*, quick: bool) -> list[Figure]:
-    from bridge.adapters.jack_dummy import JackError
-    from bridge.adapters.midi_mido import MidiError
-
     count = 60 if quick else 600
-    memory, memory_lost = _measure_memory(count)
-    try:
-        samples, lost = _measure_jack(count)
-        transport = (f"python-rtmidi output -> JACK (dummy driver, synchronous mode, {PERIOD_FRAMES} frames at "
-                     f"{RATE_HZ} Hz = {1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period) -> mido input; bridge and "
-                     "receiver in child processes")
-    except (JackError, MidiError, OSError) as exc:
-        log.warning("JACK MIDI unavailable (%s): measuring with an in-memory mido port", exc)
-        samples, lost, transport = memory, memory_lost, f"in-memory mido port (JACK unavailable: {exc})"
-    if lost:
-        log.warning("voice_to_midi_ms: %d of %d note-ons not heard within %g s", lost, count, LOST_AFTER_S)
-    memory_p = percentiles_ms(memory)
-    return [Figure(
-        "voice_to_midi_ms", "engine bundle -> MIDI note-on", "ms", percentiles_ms(samples),
-        notes={"transport": transport, "lost": lost, "in_memory_p50": round(memory_p["p50"], 4),
-               "in_memory_p99": round(memory_p["p99"], 4), "baseline": "none (the student project had no MIDI)"},
-    )]
+    figure = jack_or_memory_figure(
+        "voice_to_midi_ms", "engine bundle -> MIDI note-on", _measure_memory(count), lambda: _measure_jack(count),
+        f"python-rtmidi output -> JACK (dummy driver, synchronous mode, {PERIOD_FRAMES} frames at {RATE_HZ} Hz = "
+        f"{1000 * PERIOD_FRAMES / RATE_HZ:.2f} ms period) -> mido input; bridge and receiver in child processes")
+    if figure.notes["lost"]:
+        log.warning("voice_to_midi_ms: %d of %d note-ons not heard within %g s", figure.notes["lost"], count,
+                    LOST_AFTER_S)
+    return [figure]
 
 
 def _pitches(count: int) -> list[int]:
@@ -91,9 +77,9 @@ class _Stamps:
 
 def _session(output: Any, report: Callable[[float, int], None]) -> tuple[Any, socket.socket]:
     """A started LiveSession over the bench engine whose sinks are the session's (OSC, then MIDI out)."""
+    from benchmarks.figures.midi import _engine
     from bridge.adapters.osc_out import OscSender
     from bridge.app.live_session import LiveSession
-    from bridge.bench.midi import _engine
 
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # takes the OSC: nobody reads it
     sink.bind(("127.0.0.1", 0))
@@ -113,7 +99,7 @@ def serve_bridge(spec: str) -> None:
     """The benchmark's bridge process: MidiOutput (JACK, opened to `spec`) in a LiveSession. Reads one pitch a
     line on stdin and plays it as a voice; prints "bundle <CLOCK_MONOTONIC s> <pitch>" per voice. Prints
     "ready" once the port is open and runs until killed."""
-    from bridge.adapters.jack_dummy import JACK_BACKEND
+    from benchmarks.jack_dummy import JACK_BACKEND
     from bridge.adapters.midi_out_mido import MidiOutput
 
     logging.basicConfig(level=logging.WARNING)
@@ -130,7 +116,7 @@ def serve_bridge(spec: str) -> None:
 
 BRIDGE_CHILD = r"""
 import sys
-from bridge.bench.midi_out import serve_bridge
+from benchmarks.figures.midi_out import serve_bridge
 serve_bridge(sys.argv[1])
 """
 
@@ -141,7 +127,7 @@ serve_bridge(sys.argv[1])
 def _measure_jack(count: int) -> tuple[list[float], int]:
     """Latencies in ms over JACK, and how many of the `count` measured note-ons were not heard (within
     LOST_AFTER_S); MidiError when not one was."""
-    from bridge.adapters.jack_dummy import ChildProcess, MidiReceiver, jack_dummy_server
+    from benchmarks.jack_dummy import ChildProcess, MidiReceiver, jack_dummy_server
     from bridge.adapters.midi_mido import MidiError
 
     children: list[Any] = []

@@ -1,33 +1,37 @@
 """Deterministic example drawings for data/drawings/ (the README's replay examples and the patch tests).
 
-    python -m bridge.examples [--out data/drawings]
+    python tests/example_drawings.py [--out data/drawings]
 
 writes `scale.json` (12 black, medium strokes, one per pitch band, A4 at the bottom up to G#5 at
 the top) and `melody.json` (a short tune in several palette colours and thin/medium/thick widths),
 each with its PNG beside it (bridge.adapters.drawing_files: atomic writes, the one rasteriser).
 
 The pen moves like a hand: a point every 8-16 ms, a slight vertical wobble, a pause between strokes.
-Every stroke has more ink than any stroke before it, so "the label of the drawing is where most of its
-ink is" (SPEC §2) follows the newest stroke and each pen-up plays the new note.
+Every stroke has more ink than any stroke before it, so canvas mode (SPEC §2: the whole picture labelled by
+where most of its ink is) follows the newest stroke and each pen-up plays the new note.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bridge.core.drawing import Drawing, Point, Stroke
-from bridge.core.labels import PALETTE_HEX, PITCHES, band_center_y
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bridge.core.drawing import Drawing, Point, Stroke  # noqa: E402
+from bridge.core.labels import PALETTE_HEX, PITCHES, band_center_y  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "data" / "drawings"
-GENERATOR = "bridge.examples v1"
+DEFAULT_OUT = REPO / "data" / "drawings"
+GENERATOR = "tests/example_drawings.py v1"
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def example_drawings() -> dict[str, Drawing]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bridge.examples", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tests/example_drawings.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     from bridge.adapters.drawing_files import save_drawing

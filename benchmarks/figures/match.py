@@ -1,4 +1,4 @@
-"""`match_ms`: one Matcher call on a 100,000-sample bank, against the student project's CSV lookup.
+"""`match_ms`: one Matcher call on a 100,000-sample bank, against a CSV lookup baseline.
 
 Measured: `Matcher(bank)(prediction, overrides, rotation=r)` with a fresh random prediction each call
 (Dirichlet probability vectors; every 4th call with a volume override), on a synthetic bank of 100,000
@@ -10,7 +10,7 @@ give the same calls back to back ("tight loop") and their thread CPU time: on a 
 other busy processes, a tight loop is preempted by the scheduler in more than 1 % of its calls, which
 is the scheduler's time, not the matcher's (the CPU-time p99 shows the matcher's own cost).
 
-Baseline, measured in the same run: the student project's lookup, a csv.reader scan over the bank's
+Baseline, measured in the same run: a CSV lookup, a csv.reader scan over the bank's
 rows (path, pitch, volume, timbre) for the samples whose labels equal the predicted labels, then a
 random choice among them (and no answer when none is exact).
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 BANK_SIZE = 100_000
 SEED = 0
@@ -60,7 +60,7 @@ def random_predictions(count: int, *, seed: int = SEED):
 
 
 def csv_lookup(csv_path: Path, pitch: int, volume: str, timbre: str, rng: random.Random) -> str | None:
-    """The student project's approach: scan every CSV row for an exact label match."""
+    """The baseline: scan every CSV row for an exact label match."""
     found = []
     with csv_path.open(newline="") as f:
         for row in csv.reader(f):

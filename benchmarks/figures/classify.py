@@ -1,11 +1,11 @@
-"""`classify_ms`: classify one drawing, the live path against the student project's approach.
+"""`classify_ms`: classify one drawing, the live path against three Keras CNNs called with `model.predict`.
 
 Live path: `ImageClassifier.classify(canvas)` = the one preprocessing function (numpy) + the LiteRT
 model, on a 400x400 canvas with a hand-like stroke, called back to back after a warm-up. The figure is
 wall-clock time; the note `classify_ms_cpu_ms` gives the same calls' thread CPU time, which a machine
 shared with other busy processes does not inflate (its scheduler's preemptions show in the wall p99).
 
-Baseline, in the same run: the student project's approach, three separate 400x400 CNNs (pitch,
+Baseline, in the same run: three separate 400x400 Keras CNNs (pitch,
 volume, timbre), each Conv32-BN-MaxPool3, Conv64-BN-MaxPool2, Conv128-BN-MaxPool2, Conv256-BN-MaxPool2,
 Flatten, Dense64, BN, Dropout, softmax (3x3 kernels, ReLU, "same" padding; untrained weights, which
 cost the same), each called with `model.predict` on the canvas scaled to 0..1. One baseline call is
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from bridge.bench import Figure, percentiles_ms
+from benchmarks.figures import Figure, percentiles_ms
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def time_calls_ms(call, count: int, *, warmup: int = WARMUP_CALLS) -> tuple[list
 
 
 def seed_models():
-    """The student project's three CNNs (untrained), 400x400x3 input."""
+    """The baseline's three Keras CNNs (untrained), 400x400x3 input."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     from keras import layers

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from bridge.core.events import Event, PenDown, PenMove, PenUp
+from bridge.core.events import PenDown, PenMove, PenUp, SessionInput
 from bridge.core.labels import BAND_HEIGHT_PX, CANVAS_SIZE_PX, PITCHES, note_name
 from bridge.core.protocol import Bundle
 
@@ -82,7 +82,7 @@ class ReplayWindow:
         self._ink.redraw(())
         self._flip(force=True)
 
-    def __call__(self, event: Event, bundle: Bundle | None) -> None:
+    def __call__(self, event: SessionInput, bundle: Bundle | None) -> None:
         if isinstance(event, PenDown):
             self._ink.begin(color=event.color, width_px=event.width_px, tool=event.tool)
             self._ink.add(event.x, event.y)

@@ -4,7 +4,7 @@ Measured on an 8-colour palette far from the default eight with two close pairs 
 `benchmarks/palette_accuracy.py`):
 
 - the figure: a stroke voice's timbre from its pen colour and the relabelled prediction
-  (`palette.relabel(prediction, palette.probabilities(rgb))`, what `Engine._classify_ink` adds to the model),
+  (`palette.relabel(prediction, palette.probabilities(rgb))`, what the engine adds to the model for a stroke's ink),
   cycling over the palette's colours and 8 off-palette ones, as a session does (the per-colour answer is
   cached, so this is the steady state);
 - note `first_colour`: the same for a colour never seen before (CIELAB and CIEDE2000 computed);
@@ -22,8 +22,8 @@ import os
 
 import numpy as np
 
-from bridge.bench import Figure, percentiles_ms
-from bridge.bench.classify import bench_canvas, time_calls_ms
+from benchmarks.figures import Figure, percentiles_ms
+from benchmarks.figures.classify import bench_canvas, time_calls_ms
 
 CALLS, QUICK_CALLS = 5000, 200
 PALETTE = {"keyboard": ["#000000"], "organ": ["#808080"], "flute": ["#20B2AA", "#87CEEB"], "string": ["#D00000"],
