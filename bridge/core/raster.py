@@ -9,6 +9,7 @@ it whole (replay).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from bridge.core.drawing import Drawing, Point, Stroke, canvas_scale
 from bridge.core.labels import BACKGROUND_RGB, CANVAS_SIZE_PX, GRID_RGB, GRID_STEP_PX
+
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1: a pixel box, ends excluded
 
 
 def background_image(
@@ -43,35 +46,58 @@ class CanvasRaster:
 
     Usage: `begin_stroke(stroke)`, then `extend_stroke(points)` as points arrive (or
     `draw_stroke(stroke)` for a finished one). `image()` returns the uint8 canvas.
+
+    Every step touches only the pixels a stroke reaches: the raster keeps the boxes where its arrays may
+    differ (the ink since the last clear, the last stroke's coverage, the canvas as it was before the
+    stroke, the uint8 image) and brings them up to date box by box, never the whole 400x400 canvas.
     """
 
     def __init__(self, background: np.ndarray | None = None) -> None:
         self.background = background_image() if background is None else background.astype(np.float32)
         self.size_px = self.background.shape[0]
         self._canvas = self.background.copy()
-        self._before_stroke: np.ndarray | None = None
+        self._before_stroke = self.background.copy()  # the canvas before the stroke, outside _unsynced
         self._coverage = np.zeros(self.background.shape[:2], dtype=np.float32)
+        self._image: np.ndarray = np.rint(self.background).astype(np.uint8)  # the canvas as uint8, outside _image_stale
+        self._inked: Box | None = None  # where the canvas may differ from the background
+        self._unsynced: Box | None = None  # where _before_stroke may differ from the canvas
+        self._stroke_box: Box | None = None  # where _coverage may be non-zero
+        self._image_stale: Box | None = None  # where _image may differ from the canvas
         self._stroke: Stroke | None = None
+        self._ink: np.ndarray | None = None  # the stroke's colour, float32 RGB
         self._last_point: Point | None = None
-        yy, xx = np.mgrid[0 : self.size_px, 0 : self.size_px].astype(np.float32)
-        self._px_x = xx + 0.5  # pixel centres
-        self._px_y = yy + 0.5
+        centres = np.arange(self.size_px, dtype=np.float32) + np.float32(0.5)  # pixel centres
+        self._px_x = centres[None, :]
+        self._px_y = centres[:, None]
 
     def clear(self) -> None:
-        self._canvas = self.background.copy()
+        box = self._inked
+        if box is not None:
+            y0, y1, x0, x1 = box
+            self._canvas[y0:y1, x0:x1] = self.background[y0:y1, x0:x1]
+            self._unsynced = _union(self._unsynced, box)
+            self._image_stale = _union(self._image_stale, box)
+            self._inked = None
         self._stroke = None
 
     def begin_stroke(self, stroke: Stroke) -> None:
         """Start a stroke; its own points (if any) are drawn at once."""
-        self._before_stroke = self._canvas.copy()
-        self._coverage[:] = 0.0
+        if self._unsynced is not None:
+            y0, y1, x0, x1 = self._unsynced
+            self._before_stroke[y0:y1, x0:x1] = self._canvas[y0:y1, x0:x1]
+            self._unsynced = None
+        if self._stroke_box is not None:
+            y0, y1, x0, x1 = self._stroke_box
+            self._coverage[y0:y1, x0:x1] = 0.0
+            self._stroke_box = None
         self._stroke = stroke
+        self._ink = None if stroke.tool == "eraser" else np.array(stroke.rgb, np.float32)  # an eraser: the background
         self._last_point = None
         self.extend_stroke(stroke.points)
 
     def extend_stroke(self, points: tuple[Point, ...] | list[Point]) -> None:
         """Add points to the current stroke and update the canvas where they land."""
-        if self._stroke is None or self._before_stroke is None:
+        if self._stroke is None:
             raise RuntimeError("extend_stroke() before begin_stroke()")
         radius = self._stroke.width_px / 2.0
         for point in points:
@@ -90,24 +116,28 @@ class CanvasRaster:
             self.draw_stroke(stroke)
 
     def image(self) -> np.ndarray:
-        """The canvas as uint8 RGB, shape (size, size, 3)."""
-        return np.rint(self._canvas).astype(np.uint8)
+        """The canvas as uint8 RGB, shape (size, size, 3): a copy the caller may keep."""
+        if self._image_stale is not None:
+            y0, y1, x0, x1 = self._image_stale
+            self._image[y0:y1, x0:x1] = np.rint(self._canvas[y0:y1, x0:x1])
+            self._image_stale = None
+        return self._image.copy()
 
     def stroke_coverage(self) -> np.ndarray:
         """Anti-aliased coverage (0..1) of the current or last stroke; a float32 (size, size) copy."""
         return self._coverage.copy()
 
-    def _stamp_segment(self, p0: Point, p1: Point, radius: float) -> tuple[int, int, int, int] | None:
+    def _stamp_segment(self, p0: Point, p1: Point, radius: float) -> Box | None:
         """Max-accumulate the anti-aliased coverage of one capsule; return its bounding box."""
         reach = radius + 1.0
-        x0 = max(int(np.floor(min(p0.x, p1.x) - reach)), 0)
-        x1 = min(int(np.ceil(max(p0.x, p1.x) + reach)) + 1, self.size_px)
-        y0 = max(int(np.floor(min(p0.y, p1.y) - reach)), 0)
-        y1 = min(int(np.ceil(max(p0.y, p1.y) + reach)) + 1, self.size_px)
+        x0 = max(math.floor(min(p0.x, p1.x) - reach), 0)
+        x1 = min(math.ceil(max(p0.x, p1.x) + reach) + 1, self.size_px)
+        y0 = max(math.floor(min(p0.y, p1.y) - reach), 0)
+        y1 = min(math.ceil(max(p0.y, p1.y) + reach) + 1, self.size_px)
         if x0 >= x1 or y0 >= y1:
             return None
-        px = self._px_x[y0:y1, x0:x1] - p0.x
-        py = self._px_y[y0:y1, x0:x1] - p0.y
+        px = self._px_x[:, x0:x1] - p0.x  # (1, w) and (h, 1): broadcast to the box
+        py = self._px_y[y0:y1] - p0.y
         dx, dy = p1.x - p0.x, p1.y - p0.y
         length_sq = dx * dx + dy * dy
         if length_sq > 0:
@@ -117,15 +147,26 @@ class CanvasRaster:
         distance = np.sqrt(px * px + py * py)
         coverage = np.clip(radius - distance + 0.5, 0.0, 1.0)
         np.maximum(self._coverage[y0:y1, x0:x1], coverage, out=self._coverage[y0:y1, x0:x1])
-        return y0, y1, x0, x1
+        box = (y0, y1, x0, x1)
+        self._stroke_box = _union(self._stroke_box, box)
+        return box
 
-    def _composite(self, box: tuple[int, int, int, int]) -> None:
+    def _composite(self, box: Box) -> None:
         y0, y1, x0, x1 = box
-        assert self._stroke is not None and self._before_stroke is not None
         alpha = self._coverage[y0:y1, x0:x1, None]
         below = self._before_stroke[y0:y1, x0:x1]
-        ink = self.background[y0:y1, x0:x1] if self._stroke.tool == "eraser" else np.float32(self._stroke.rgb)
+        ink = self.background[y0:y1, x0:x1] if self._ink is None else self._ink
         self._canvas[y0:y1, x0:x1] = below + (ink - below) * alpha
+        self._inked = _union(self._inked, box)
+        self._unsynced = _union(self._unsynced, box)
+        self._image_stale = _union(self._image_stale, box)
+
+
+def _union(a: Box | None, b: Box) -> Box:
+    """The smallest box holding both (y0, y1, x0, x1) boxes."""
+    if a is None:
+        return b
+    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
 def scaled_to_canvas(drawing: Drawing, size_px: int = CANVAS_SIZE_PX) -> Drawing:
