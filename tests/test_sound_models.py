@@ -14,6 +14,7 @@ from bridge.adapters.sound_classifier import (
     CNN_SURE_ABOVE,
     METADATA_FILE,
     MODEL_DIR,
+    TIME_SHIFTS,
     SoundClassifier,
     checked_midi_note,
     estimate_pitch,
@@ -67,6 +68,10 @@ def test_metadata_describes_the_model_and_every_method():
         assert not set(programs) & set(training["train_programs"][family])
     assert training["held_out_soundfont"] not in training["soundfonts"]
     assert training["variety"]["notes"] == [NOTES[0], NOTES[-1]]
+    members = meta["members"]  # the exported model averages nets trained with these seeds
+    assert members["seeds"] == [training["seed"] + i for i in range(training["members"])]
+    assert set(members["timbre_accuracy_alone_one_view"]) == set(meta["accuracy"])
+    assert tuple(meta["time_shifts_frames"]) == TIME_SHIFTS
     assert (MODEL_DIR / "sound_cnn.tflite").stat().st_size < 1_000_000
 
 

@@ -1,4 +1,4 @@
-"""`train-sound`: train the sound CNN on NSynth + rendered GM notes, compare it with DSP, export models/sound/."""
+"""`train-sound`: train the sound CNNs on NSynth + rendered GM notes, compare them with DSP, export models/sound/."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the GM soundfont only measured on (default TimGM6mb)")
     parser.add_argument("--out", dest="out_dir", type=Path, help="where the model and metadata go (models/sound)")
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--members", type=int, help="nets trained with seeds seed, seed+1, ... and averaged in the "
+                        "exported model (default 2; trained in parallel, up to --workers at a time)")
     parser.add_argument("--passes", type=int, help="renders per training program and soundfont (default 2)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--workers", type=int, help="processes for rendering and features (default: up to 2)")

@@ -2,7 +2,9 @@
 
 Recipe (seeded, reproducible): NSynth subset train notes + every note of MIDI 36..96 of `TRAIN_PROGRAMS`
 rendered through the training soundfonts with a real library's variety (bridge.training.sound_data) ->
-a small 3-head CNN (pitch, volume, timbre) on THE log-mel of bridge.adapters.audio_features. Measured
+`members` small 3-head CNNs (pitch, volume, timbre) on THE log-mel of bridge.adapters.audio_features,
+trained with seeds seed, seed+1, ... in parallel processes and exported as one model that averages
+their probabilities (two nets err on different unheard instruments). Measured
 on NSynth validation, on `HELD_OUT_PROGRAMS` through the training soundfonts and on every program
 through a held-out soundfont (instruments never heard in training). For each label the more accurate
 method (CNN or DSP) becomes the default in the metadata.
@@ -13,14 +15,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bridge.adapters.atomic_write import write_atomically
 from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION
 from bridge.adapters.sound_classifier import (
     CNN_SURE_ABOVE,
@@ -29,6 +35,7 @@ from bridge.adapters.sound_classifier import (
     MODEL_DIR,
     MODEL_FILE,
     SUBHARMONIC_BELOW_PEAK_DB,
+    TIME_SHIFTS,
     UNSURE_BELOW_STABILITY,
 )
 from bridge.adapters.soundbank_index import cache_dir
@@ -54,7 +61,8 @@ class TrainConfig:
     out_dir: Path = MODEL_DIR
     cache_dir: Path | None = None
     seed: int = 1234
-    epochs: int = 24
+    epochs: int = 20
+    members: int = 2  # nets trained with seeds seed, seed+1, ...; the exported model averages them
     passes: int = 2  # each training program is rendered this many times per soundfont, with new draws
     nsynth_repeat: int = 4  # the NSynth notes are seen this many times per epoch (the reference instruments)
     batch_size: int = 64
@@ -101,7 +109,7 @@ def test_sets(cfg: TrainConfig) -> dict[str, FeatureSet]:
 CONV_FILTERS = (32, 64, 128, 192, 256)
 
 
-def build_model(seed: int):
+def build_model(seed: int, name: str = "sound_cnn"):
     """A small CNN with three softmax heads. Input (N_MELS, N_FRAMES, 1): the log-mel as prepared, and
     beside it (a second channel made inside the model) the same spectrogram relative to its loudest
     bin, so pitch and timbre are seen apart from the level while volume keeps the absolute level."""
@@ -135,6 +143,17 @@ def build_model(seed: int):
             layers.Dense(96, activation="relu")(timbre_in)
         ),
     }
+    return keras.Model(inp, outputs, name=name)
+
+
+def ensemble_model(members: list):
+    """One model whose heads are the mean of the members' probabilities."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input(shape=INPUT_SHAPE, name="log_mel")
+    outs = [member(inp) for member in members]
+    outputs = {h: layers.Average(name=h)([o[h] for o in outs]) for h in HEADS}
     return keras.Model(inp, outputs, name="sound_cnn")
 
 
@@ -170,13 +189,14 @@ def family_weights(timbre: np.ndarray) -> np.ndarray:
     return per_family[timbre].astype(np.float32)
 
 
-def train_model(train: FeatureSet, cfg: TrainConfig):
+def train_model(train: FeatureSet, cfg: TrainConfig, seed: int):
+    """One member, trained on `train` with its own seed (initial weights, order, augmentation)."""
     import keras
     import tensorflow as tf
 
-    keras.utils.set_random_seed(cfg.seed)
+    keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model(cfg.seed)
+    model = build_model(seed)
     is_nsynth = train.groups == "nsynth"
     order = np.concatenate([np.arange(len(train))] + [np.flatnonzero(is_nsynth)] * (cfg.nsynth_repeat - 1))
     y = {h: train.y[h][order] for h in HEADS}
@@ -194,9 +214,9 @@ def train_model(train: FeatureSet, cfg: TrainConfig):
     # The examples are gathered by index inside the pipeline, so the spectrograms are held once.
     features = tf.constant(train.x)
     data = tf.data.Dataset.from_tensor_slices((order, y, weights))
-    data = data.shuffle(n, seed=cfg.seed, reshuffle_each_iteration=True)
+    data = data.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     # A new augmentation per example and epoch: the random stream is zipped after shuffling.
-    seeds = tf.data.Dataset.random(seed=cfg.seed).map(lambda r: tf.cast(r % (2**31 - 8), tf.int32))
+    seeds = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % (2**31 - 8), tf.int32))
     ds = (
         tf.data.Dataset.zip((data, seeds))
         .map(lambda d, s: (_augment(tf.gather(features, d[0])[..., None], tf.stack([s, s])), d[1], d[2]),
@@ -209,15 +229,49 @@ def train_model(train: FeatureSet, cfg: TrainConfig):
     return model
 
 
+_INHERITED: dict = {}  # the training set and config, handed to the member processes by fork (not pickled)
+
+
+def _train_member(seed: int, weights_path: str) -> None:
+    """Member process: train one member on the inherited training set, save its weights (.npz)."""
+    model = train_model(_INHERITED["train"], _INHERITED["cfg"], seed)
+    np.savez(weights_path, *model.get_weights())
+
+
+def member_seeds(cfg: TrainConfig) -> list[int]:
+    return [cfg.seed + i for i in range(cfg.members)]
+
+
+def train_members(train: FeatureSet, cfg: TrainConfig) -> list:
+    """Every member, trained in up to cfg.workers forked processes (TensorFlow is imported only in them,
+    so the parent forks cleanly), rebuilt here from their saved weights."""
+    seeds = member_seeds(cfg)
+    with tempfile.TemporaryDirectory(prefix="p2a-members-") as tmp:
+        paths = [str(Path(tmp) / f"member-{seed}.npz") for seed in seeds]
+        _INHERITED.update(train=train, cfg=cfg)
+        try:
+            with ProcessPoolExecutor(max(1, min(len(seeds), cfg.workers)),
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                for future in [pool.submit(_train_member, s, p) for s, p in zip(seeds, paths)]:
+                    future.result()
+        finally:
+            _INHERITED.clear()
+        members = []
+        for i, (seed, path) in enumerate(zip(seeds, paths)):
+            member = build_model(seed, name=f"member_{i}")
+            with np.load(path) as weights:
+                member.set_weights([weights[f"arr_{k}"] for k in range(len(weights.files))])
+            members.append(member)
+    return members
+
+
 def export_tflite(model, path: Path) -> None:
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic-range int8 weights: 4x smaller
     data = converter.convert()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, lambda handle: handle.write(data))
 
 
 def dsp_calibration(fs: FeatureSet) -> dict[str, float]:
@@ -234,6 +288,20 @@ def dsp_calibration(fs: FeatureSet) -> dict[str, float]:
         "high_clipped_samples_min": int(clipped[vol == 2].min()),
         "high_rms_min_dbfs": round(float(rms[vol == 2].min()), 2),
     }
+
+
+def members_timbre_accuracy(members: list, tests: dict[str, FeatureSet]) -> dict[str, dict[str, float]]:
+    """{test set: {member: timbre accuracy}} of each member exported alone, one view (no time shifts):
+    what the ensemble and the shifted views add."""
+    out: dict[str, dict[str, float]] = {name: {} for name in tests}
+    with tempfile.TemporaryDirectory(prefix="p2a-member-") as tmp:
+        for member in members:
+            path = Path(tmp) / f"{member.name}.tflite"
+            export_tflite(member, path)
+            for name, fs in tests.items():
+                timbre = sound_eval.predict_tflite(path, fs.x, time_shifts=(0,))["timbre"]
+                out[name][member.name] = round(float(np.mean(np.argmax(timbre, axis=1) == fs.y["timbre"])), 4)
+    return out
 
 
 def measure(model_path: Path, tests: dict[str, FeatureSet]) -> tuple[dict, dict]:
@@ -260,11 +328,12 @@ def run(cfg: TrainConfig) -> dict:
     data_seconds = time.perf_counter() - started
 
     t0 = time.perf_counter()
-    model = train_model(train, cfg)
+    members = train_members(train, cfg)
     train_seconds = time.perf_counter() - t0
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     model_path = cfg.out_dir / MODEL_FILE
-    export_tflite(model, model_path)
+    member_timbre = members_timbre_accuracy(members, tests)
+    export_tflite(ensemble_model(members), model_path)
 
     defaults, results = measure(model_path, tests)
     for name, res in results.items():
@@ -272,6 +341,9 @@ def run(cfg: TrainConfig) -> dict:
     meta = {
         "name": "sound_cnn",
         "format": "tflite (LiteRT), dynamic-range quantised",
+        "members": {"seeds": member_seeds(cfg), "combined": "mean of the members' probabilities per head",
+                    "timbre_accuracy_alone_one_view": member_timbre},
+        "time_shifts_frames": list(TIME_SHIFTS),
         "model_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),  # checked when the model loads
         "classes": {h: list(CLASSES[h]) for h in HEADS},
         "input_shape": list(INPUT_SHAPE),
@@ -279,7 +351,8 @@ def run(cfg: TrainConfig) -> dict:
         "preprocessing_version": PREPROCESSING_VERSION,
         "default_methods": defaults,
         "methods": {
-            "cnn": "mel-spectrogram CNN, 3 softmax heads",
+            "cnn": f"mel-spectrogram CNNs ({cfg.members} averaged), 3 softmax heads, probabilities averaged over "
+                   f"the note delayed by {list(TIME_SHIFTS)} log-mel frames",
             "yin": "YIN f0, RMS-weighted vote of octave-folded semitones over the first second",
             "dsp_pitch": (
                 f"YIN, moved up to the first multiple of its f0 that sounds (within {HARMONIC_WITHIN_PEAK_DB} dB of "
@@ -313,6 +386,7 @@ def run(cfg: TrainConfig) -> dict:
             "n_train": len(train),
             "seed": cfg.seed,
             "epochs": cfg.epochs,
+            "members": cfg.members,
             "passes": cfg.passes,
             "nsynth_repeat": cfg.nsynth_repeat,
             "batch_size": cfg.batch_size,
@@ -323,7 +397,5 @@ def run(cfg: TrainConfig) -> dict:
         },
         "command": "python run_bridge.py train-sound",
     }
-    tmp = cfg.out_dir / (METADATA_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, cfg.out_dir / METADATA_FILE)
+    write_atomically(cfg.out_dir / METADATA_FILE, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
     return meta
