@@ -16,7 +16,9 @@ up first, spirals one way round, triangles in one stroke); `STYLE_C` is another 
 habits (zigzags of 3-4 segments going down first, spirals the other way, triangles in three strokes);
 `STYLE_B` is a loose hand whose habits change from drawing to drawing (either way up, either way round, one
 or three strokes, more wobble, faster). Teaching with one hand and testing with another checks that the
-recogniser does not fit one generator.
+recogniser does not fit one generator. `STYLE_D` has habits none of the others has (zigzags of 6-7 teeth,
+waves of 2.5-3 periods, loose spirals of 1.4-1.9 turns either way, triangles in two strokes, crosses at
+60-120 degrees, more stretch, the shakiest and fastest hand); it is used only to test, never to tune.
 
 `UNRELATED` are marks that are none of the taught shapes (lines, dabs, scribbles, other figures): what a
 language must reject. Pure and reproducible: a drawing depends only on (kind, seed, index, style).
@@ -75,7 +77,12 @@ STYLE_C = Style("C", zigzag_segments=(3, 4), wave_periods=(2.0, 2.5), wave_steep
                 aspect=(0.8, 1.25), closure_deg=(-15.0, 25.0), corner_jitter=0.04, wobble=0.012,
                 tremor_px=0.45, speed_px_s=(120.0, 900.0), first_ups=(False,),
                 reversed_share=0.3)
-STYLES = {"A": STYLE_A, "B": STYLE_B, "C": STYLE_C}
+STYLE_D = Style("D", zigzag_segments=(6, 7), wave_periods=(2.5, 3.0), wave_steepness=(0.15, 0.25),
+                spiral_turns=(1.4, 1.9), spiral_ways=(-1.0, 1.0), triangle_strokes=(2,), cross_angle_deg=(60.0, 120.0),
+                aspect=(0.7, 1.4), closure_deg=(-30.0, 5.0), corner_jitter=0.035, wobble=0.01,
+                tremor_px=0.8, speed_px_s=(200.0, 1500.0), first_ups=(True, False),
+                reversed_share=0.5)
+STYLES = {"A": STYLE_A, "B": STYLE_B, "C": STYLE_C, "D": STYLE_D}
 
 
 def shape_drawing(kind: str, *, seed: int, index: int, style: Style = STYLE_A) -> Drawing:
@@ -151,9 +158,14 @@ def _spiral(rng: np.random.Generator, style: Style) -> list[np.ndarray]:
 
 def _triangle(rng: np.random.Generator, style: Style) -> list[np.ndarray]:
     corners = np.array([[0.0, -0.5], [0.5, 0.4], [-0.5, 0.4]])
-    if int(rng.choice(style.triangle_strokes)) == 3:
+    strokes = int(rng.choice(style.triangle_strokes))
+    if strokes == 3:
         edges = [_maybe_reversed(rng, _polyline(corners[[i, (i + 1) % 3]])) for i in range(3)]
         return [edges[int(i)] for i in rng.permutation(3)]
+    if strokes == 2:  # two sides in one stroke, then the third
+        start = int(rng.integers(3))
+        order = [(start + i) % 3 for i in range(4)]
+        return [_maybe_reversed(rng, _polyline(corners[part])) for part in (order[:3], order[2:])]
     start = int(rng.integers(3))
     order = [(start + i) % 3 for i in range(4)]
     if rng.random() < 0.5:

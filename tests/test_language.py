@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from shape_drawings import SHAPES, STYLE_A, STYLE_B, shape_drawing
+from shape_drawings import SHAPES, STYLE_A, STYLE_B, STYLE_C, shape_drawing
 from stand_ins import InkClassifier, label_matcher
 
 from bridge.core.drawing import Drawing, PlayMode, Point, Stroke
@@ -17,10 +17,12 @@ from bridge.core.engine import Engine, EngineConfig
 from bridge.core.events import LoadDrawing, PenDown, PenMove, PenUp, ScoreNoteOn, SetLanguage
 from bridge.core.labels import Prediction
 from bridge.core.language import (
+    DEFAULT_THRESHOLD,
     GROUP_GAP_MS,
     Language,
     LanguageError,
     Recogniser,
+    content_hash,
     example_from_strokes,
     language_from_json,
     parse_class_name,
@@ -93,6 +95,31 @@ def test_colour_size_place_rotation_speed_and_direction_do_not_change_the_answer
             assert found is not None and found.name == expected.name, shape
 
 
+def mirrored(drawing: Drawing) -> Drawing:
+    """The drawing mirrored top to bottom (a spiral the other way round, a zigzag going down first)."""
+    top = min(p.y for s in drawing.strokes for p in s.points)
+    bottom = max(p.y for s in drawing.strokes for p in s.points)
+    return replace(drawing, strokes=tuple(Stroke(tuple(Point(p.x, top + bottom - p.y, p.t_ms) for p in s.points),
+                                                 s.color, s.width_px) for s in drawing.strokes))
+
+
+def test_a_triangle_in_three_strokes_is_the_triangle_taught_in_one(recogniser):
+    """Hand A teaches triangles in one stroke; hand C draws them in three, in any order and direction."""
+    found = [recogniser.match(shape_drawing("triangle", seed=19, index=i, style=STYLE_C).strokes) for i in range(20)]
+    assert all(len(shape_drawing("triangle", seed=19, index=i, style=STYLE_C).strokes) == 3 for i in range(20))
+    right = sum(g is not None and g.name == CLASS_OF["triangle"] for g in found)
+    assert right >= 19, [None if g is None else g.name for g in found]
+
+
+def test_a_mirror_image_is_the_same_shape(recogniser):
+    """Hand A draws spirals one way round and zigzags going up first; their mirror images top to bottom (a
+    spiral the other way round, a zigzag going down first) are recognised as the same shapes."""
+    for shape in ("spiral", "zigzag", "wave"):
+        for i in range(5):
+            found = recogniser.match(mirrored(shape_drawing(shape, seed=20, index=i)).strokes)
+            assert found is not None and found.name == CLASS_OF[shape], (shape, i)
+
+
 def test_lines_wavy_notes_and_dabs_are_no_shape(recogniser):
     for kind in ("line", "dab"):
         for i in range(20):
@@ -129,7 +156,7 @@ def test_the_language_file_round_trips_and_a_changed_file_is_refused():
     with pytest.raises(LanguageError, match="hash"):
         language_from_json(json.dumps(doc))
     for field, value, where in (("classes", [{"name": "colour=red", "examples": []}], "classes[0].name"),
-                                ("format", "pict2audio-drawing", "format"), ("version", 2, "version"),
+                                ("format", "pict2audio-drawing", "format"), ("version", 3, "version"),
                                 ("threshold", "high", "threshold")):
         broken = {**json.loads(text), field: value}
         with pytest.raises(LanguageError) as caught:
@@ -137,6 +164,18 @@ def test_the_language_file_round_trips_and_a_changed_file_is_refused():
         assert caught.value.where == where
     with pytest.raises(LanguageError, match="not a language file"):
         language_from_json(b"\xff\xfe not json")
+
+
+def test_a_version_1_file_loads_with_its_threshold_on_today_s_scale():
+    language = taught(per_class=2)
+    old = {**json.loads(language.to_json()), "version": 1, "threshold": 0.26}
+    del old["hash"]
+    old["hash"] = content_hash(old)
+    loaded = language_from_json(json.dumps(old))
+    assert loaded.classes == language.classes and loaded.threshold == DEFAULT_THRESHOLD
+    assert loaded.hash != old["hash"] and json.loads(loaded.to_json())["version"] == 2  # it plays differently
+    with pytest.raises(LanguageError, match="hash"):
+        language_from_json(json.dumps({**old, "threshold": 0.2}))
 
 
 def test_examples_are_added_and_the_last_one_removed():

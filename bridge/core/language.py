@@ -1,8 +1,9 @@
 """A composer's own language: shapes taught from a few examples, each meaning one label (pure).
 
 A class is named `HEAD=VALUE` (`timbre=brass`, `volume=high`, `pitch=72`) and holds the outlines of its
-examples (bridge.core.shapes). A mark is recognised as the class of its nearest example when that distance
-is at most the language's `threshold`; else it is no gesture and the fixed rules label it. A recognised
+examples (bridge.core.shapes). A mark is recognised as the nearest class (its distance to a class: the mean
+of its distances to the class's two nearest examples) when that distance is at most the language's
+`threshold`; else it is no gesture and the fixed rules label it. A recognised
 gesture replaces only its own head: a circle taught as `timbre=brass` still gets its pitch from its height
 and its volume from its pen width.
 
@@ -15,13 +16,16 @@ replay groups exactly as the live session did.
 
 The language file (JSON, written atomically by the adapters):
 
-    {"format": "pict2audio-language", "version": 1, "threshold": 0.26,
+    {"format": "pict2audio-language", "version": 2, "threshold": 0.3,
      "classes": [{"name": "timbre=brass",
                   "examples": [{"source": "timbre=brass/1.json", "strokes": [[[x, y], ...], ...]}, ...]}],
      "hash": "sha256:..."}
 
 `strokes` are outlines: unit box, resampled, rounded to 1e-4. `hash` is the sha256 of the canonical JSON of
 everything else; a drawing records it so a replay can tell whether it plays with the same language.
+A version 1 file (the same outlines, distances on another scale) is read with its threshold scaled by
+`V1_THRESHOLD_SCALE` (its default becomes today's) and is then a version 2 language: its hash changes, so a
+replay of a drawing played with it says the language differs, as its gestures may.
 """
 
 from __future__ import annotations
@@ -37,12 +41,13 @@ from typing import Any
 import numpy as np
 
 from bridge.core import shapes
-from bridge.core.labels import CLASSES, HEADS, Labels, Prediction, check_class
-from bridge.errors import BridgeError, LabelError
+from bridge.core.errors import BridgeError, LabelError
+from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, Prediction, check_class
 
 FORMAT_NAME = "pict2audio-language"
-SCHEMA_VERSION = 1
-DEFAULT_THRESHOLD = 0.26  # measured: benchmarks/language_accuracy.py, docs/language.md
+SCHEMA_VERSION = 2
+DEFAULT_THRESHOLD = 0.3  # measured: benchmarks/language_accuracy.py, docs/language.md
+V1_THRESHOLD_SCALE = DEFAULT_THRESHOLD / 0.26  # a version 1 file's threshold (default 0.26) on today's scale
 THRESHOLD_RANGE = (0.01, 10.0)
 GROUP_GAP_MS = 1000.0
 GROUP_REACH_PX = 8.0
@@ -110,7 +115,7 @@ class Gesture:
         classes = CLASSES[self.head]
         rest = (1.0 - self.confidence) / (len(classes) - 1)
         vector = tuple(self.confidence if c == self.value else rest for c in classes)
-        labels = Labels(**{**prediction.labels.as_dict(), self.head: self.value})
+        labels = NO_OVERRIDES.set(self.head, self.value).apply(prediction.labels)
         return replace(prediction, labels=labels, **{f"p_{self.head}": vector})
 
 
@@ -196,8 +201,9 @@ def language_from_json(text: str | bytes) -> Language:
         raise LanguageError("(file)", f"not a language file (JSON: {exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise LanguageError("format", f"expected {FORMAT_NAME!r}; is this a language written by `teach`?")
-    if doc.get("version") != SCHEMA_VERSION or isinstance(doc.get("version"), bool):
-        raise LanguageError("version", f"expected schema version {SCHEMA_VERSION}, got {doc.get('version')!r}")
+    version = doc.get("version")
+    if version not in (1, SCHEMA_VERSION) or isinstance(version, bool):
+        raise LanguageError("version", f"expected schema version {SCHEMA_VERSION} (or 1), got {version!r}")
     classes = doc.get("classes")
     if not isinstance(classes, list) or len(classes) > MAX_CLASSES:
         raise LanguageError("classes", f"expected a list of at most {MAX_CLASSES} classes")
@@ -206,9 +212,12 @@ def language_from_json(text: str | bytes) -> Language:
         raise LanguageError("threshold", f"expected a number, got {threshold!r}")
     language = Language(tuple(_class_from_doc(c, f"classes[{i}]") for i, c in enumerate(classes)), float(threshold))
     stored = doc.get("hash")
-    if stored != language.hash:
+    if stored != content_hash({**language._content(), "version": version}):
         raise LanguageError("hash", f"{stored!r} does not match the content: the file was changed after it was "
                                     "written; teach it again (or restore it)")
+    if version == 1:
+        low, high = THRESHOLD_RANGE
+        return replace(language, threshold=min(max(round(language.threshold * V1_THRESHOLD_SCALE, 4), low), high))
     return language
 
 
@@ -272,6 +281,13 @@ class Recogniser:
         self._names = [c.name for c in language.classes for _ in c.examples]
         self._templates = shapes.TemplateSet.of(
             [shapes.features(e.outline) for c in language.classes for e in c.examples])
+        # (classes, most examples): each class's template indices, padded with the index of an appended inf
+        most = max((len(c.examples) for c in language.classes), default=0)
+        self._slots = np.full((len(language.classes), most), len(self._names))
+        start = 0
+        for row, shape_class in enumerate(language.classes):
+            self._slots[row, :len(shape_class.examples)] = np.arange(start, start + len(shape_class.examples))
+            start += len(shape_class.examples)
         widest = max((len(e.outline.strokes) for c in language.classes for e in c.examples), default=1)
         self.max_strokes = min(widest, MAX_GROUP_STROKES)
 
@@ -280,17 +296,29 @@ class Recogniser:
         found = shapes.outline([_xy(s) for s in strokes]) if self._names else None
         return None if found is None else self.match_outline(found)
 
-    def match_outline(self, outline: shapes.Outline) -> Gesture | None:
-        """The gesture of an outline (e.g. a taught example's), or None beyond the threshold."""
+    def nearest(self, outline: shapes.Outline) -> tuple[str, float] | None:
+        """The nearest taught class and its distance, whatever the threshold; None with no examples.
+
+        A class's distance is the mean distance of its two nearest examples (of its only one): a single odd
+        example does not draw marks to its class."""
         if not self._names:
             return None
-        distances = shapes.distances(shapes.features(outline), self._templates)
-        best = int(np.argmin(distances))
-        distance = float(distances[best])
+        distances = np.append(shapes.distances(shapes.features(outline), self._templates), np.inf)
+        two = np.sort(distances[self._slots], axis=1)[:, :2]
+        second = two[:, -1]
+        by_class = (two[:, 0] + np.where(np.isfinite(second), second, two[:, 0])) / 2
+        best = int(np.argmin(by_class))
+        return self.language.classes[best].name, float(by_class[best])
+
+    def match_outline(self, outline: shapes.Outline) -> Gesture | None:
+        """The gesture of an outline (e.g. a taught example's), or None beyond the threshold."""
+        found = self.nearest(outline)
+        if found is None:
+            return None
+        name, distance = found
         threshold = self.language.threshold
         if not distance <= threshold:
             return None
-        name = self._names[best]
         head, value = parse_class_name(name)
         return Gesture(name, head, value, round(1.0 - 0.5 * distance / threshold, 4), round(distance, 4),
                        len(outline.strokes))

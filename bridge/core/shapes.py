@@ -3,17 +3,25 @@
 A mark (one or more pen strokes) becomes an `Outline`: every stroke resampled along its length at a
 fixed share of the mark's larger side (`STEP`), in a unit box (the larger side is 1), rounded to 1e-4 so the
 outline a language file stores is the one the recogniser compares. Colour, pen width, place, size, drawing
-speed and the number of mouse events are gone; stroke order and direction do not matter to what follows.
+speed and the number of mouse events are gone.
+
+What hands differ in and the features ignore: the direction a stroke is drawn, where a closed shape starts,
+the order of the strokes and how a shape is cut into strokes (`joined` chains strokes whose ends meet into
+one path, so a triangle in three strokes is the triangle drawn in one), and a mirror image top to bottom
+(a spiral the other way round, a zigzag going down first, a triangle upside down): every class takes its
+mirror images, a mark and its mirror image are one shape (a language cannot teach them apart); the mirror
+costs a little (`MIRROR_PENALTY`), so of two equally near examples the one drawn the same way wins.
 
 The distance of a candidate to a template (`distances`) is a point-cloud distance in the spirit of $P
-(Vatavu, Anthony and Wobbrock 2012), over `POINTS` points spread evenly along all strokes, each point
+(Vatavu, Anthony and Wobbrock 2012), over `POINTS` points spread evenly along all paths, each point
 carrying its place, the direction of the line through it (as a doubled angle, so a stroke drawn backwards
 looks the same) and how sharply the line turns there, at two scales. It is the symmetric mean
 nearest-neighbour ("chamfer") distance, the smallest over the candidate turned by -20, 0 and 20 degrees
-(`ROTATIONS_DEG`; the examples themselves cover the angles between), plus penalties for global differences
-that points alone miss: how many times the line winds round (a spiral vs a circle), how open it is, how flat
-it is and how many strokes it has. Computed for all templates with a few small matrix products, under a
-millisecond a call (`bench --only language`).
+(`ROTATIONS_DEG`; the examples themselves cover the angles between) and its mirror image, plus
+penalties for global differences that points alone miss: how many times the line winds round (a spiral vs a
+circle), how open it is, how flat it is, how many separate paths it has and how sharp its turns are (a
+zigzag's corners vs a wave's crests, whatever their number). Computed for all templates with a few small
+matrix products (`bench --only language`).
 
 A mark smaller than `MIN_SIZE_PX` (a dab) has no shape. A straight mark ("line-like": no point further
 than `LINE_DEVIATION` of its length from its axis, the instrument's ordinary note) only matches templates
@@ -33,6 +41,8 @@ POINTS = 32  # points per mark in the point cloud
 MIN_SIZE_PX = 10.0  # a smaller mark is a dab, not a shape
 LINE_DEVIATION = 0.05  # a line-like mark: every point within this share of its length from its axis
 ROTATIONS_DEG = (-20.0, 0.0, 20.0)
+MIRROR_PENALTY = 0.02  # a mark's mirror image (top to bottom) is as near as the mark, plus this
+JOIN_GAP = 0.15  # strokes whose ends are at most this far apart (a share of the larger side) are one path
 TANGENT_STEPS = 2  # the direction at a point: the chord over +-2 steps
 TURN_STEPS = 3  # how sharply the line turns at a point: between the chords over 3 steps before and after
 TANGENT_WEIGHT = 0.15
@@ -43,7 +53,9 @@ WINDING_WEIGHT = 0.15  # per turn of winding, counted from 0.6 to 3 turns (0.6: 
 WINDING_RANGE = (0.6, 3.0)
 OPENNESS_WEIGHT = 0.05
 FLATNESS_WEIGHT = 0.3
-STROKES_WEIGHT = 0.03  # when the stroke counts differ
+PATHS_WEIGHT = 0.03  # when the numbers of separate paths differ
+SHARPNESS_TOLERANCE = 0.03  # corners: the simplified path within this share of the larger side
+SHARPNESS_WEIGHT = 0.3
 DECIMALS = 4
 FEATURES = 6  # per point: x, y, direction (2), turn, wide turn
 
@@ -70,11 +82,12 @@ class Features:
     then the global measures."""
 
     cloud: np.ndarray
-    winding: float  # turns the line winds round, summed over strokes (clipped to WINDING_RANGE)
-    openness: float  # end-to-start gap of the longest stroke / its length
+    winding: float  # turns the line winds round, summed over paths (clipped to WINDING_RANGE)
+    openness: float  # end-to-start gap of the longest path / its length
     flatness: float  # minor / major spread of its points
-    stroke_count: int
+    paths: int  # separate paths once strokes whose ends meet are joined
     line_like: bool
+    sharpness: float  # 0..1, `_sharpness`
 
 
 def outline(strokes: Sequence[np.ndarray]) -> Outline | None:
@@ -111,35 +124,103 @@ def _resampled(points: np.ndarray) -> np.ndarray | None:
 
 def features(shape: Outline) -> Features:
     """The point cloud and global measures of an outline (pure: the same outline, the same features)."""
-    dense = np.concatenate([_local(stroke) for stroke in shape.strokes])
+    paths = joined(shape.strokes)
+    dense = np.concatenate([_local(path) for path in paths])
     pick = np.round(np.linspace(0, len(dense) - 1, POINTS)).astype(int)
     cloud = dense[pick].copy()
     cloud[:, :2] -= cloud[:, :2].mean(axis=0)
-    arcs = [_arc(stroke) for stroke in shape.strokes]
+    arcs = [_arc(path) for path in paths]
     longest = max(range(len(arcs)), key=lambda i: arcs[i][-1])
-    gap = float(np.linalg.norm(shape.strokes[longest][-1] - shape.strokes[longest][0]))
+    gap = float(np.linalg.norm(paths[longest][-1] - paths[longest][0]))
     flatness, line_like = _spread(dense[:, :2])
-    return Features(cloud, winding=_winding(shape.strokes, arcs), openness=gap / max(arcs[longest][-1], 1e-9),
-                    flatness=flatness, stroke_count=len(shape.strokes), line_like=line_like)
+    return Features(cloud, winding=_winding(paths, arcs), openness=gap / max(arcs[longest][-1], 1e-9),
+                    flatness=flatness, paths=len(paths), line_like=line_like, sharpness=_sharpness(paths))
 
 
-def _local(stroke: np.ndarray) -> np.ndarray:
+def joined(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The strokes chained into as few paths as their ends allow: from the longest stroke on, the stroke with
+    an end nearest to either end of the path, if within JOIN_GAP, is added there, turned to run on. A triangle
+    drawn in three strokes, in any order and direction, becomes one closed path like a triangle drawn in one;
+    the bars of a cross, whose ends are far apart, stay two."""
+    rest = sorted(strokes, key=lambda s: -float(_arc(s)[-1]))
+    paths = []
+    while rest:
+        path = rest.pop(0)
+        while rest:
+            gap, i, at_end, piece = min(_joins(path, rest), key=lambda join: join[0])
+            if gap > JOIN_GAP:
+                break
+            del rest[i]
+            path = np.concatenate([path, piece] if at_end else [piece, path])
+        paths.append(path)
+    return paths
+
+
+def _joins(path: np.ndarray, strokes: Sequence[np.ndarray]) -> list[tuple[float, int, bool, np.ndarray]]:
+    """Every way to add one of `strokes` to an end of `path`: (gap, which stroke, at the path's end (else its
+    start), the stroke turned to run on)."""
+    found = []
+    for i, stroke in enumerate(strokes):
+        for at_end, end in ((True, path[-1]), (False, path[0])):
+            for piece in (stroke, stroke[::-1]):
+                touching = piece[0] if at_end else piece[-1]
+                found.append((float(np.linalg.norm(end - touching)), i, at_end, piece))
+    return found
+
+
+def _local(path: np.ndarray) -> np.ndarray:
     """(k, FEATURES): x, y, the doubled-angle direction (cos, sin) weighted, how sharply the line turns (0..1)
     over TURN_STEPS and over WIDE_TURN_STEPS, weighted: a corner turns as much over both, a curve more over
-    the wider one, so the two tell a zigzag from a wave whatever their number of teeth."""
-    k = len(stroke)
+    the wider one."""
+    k = len(path)
     index = np.arange(k)
     back, ahead = np.clip(index - TANGENT_STEPS, 0, k - 1), np.clip(index + TANGENT_STEPS, 0, k - 1)
-    chord = stroke[ahead] - stroke[back]
+    chord = path[ahead] - path[back]
     angle = np.arctan2(chord[:, 1], chord[:, 0])
     turns = []
     for steps in (TURN_STEPS, WIDE_TURN_STEPS):
-        before = stroke - stroke[np.clip(index - steps, 0, k - 1)]
-        after = stroke[np.clip(index + steps, 0, k - 1)] - stroke
+        before = path - path[np.clip(index - steps, 0, k - 1)]
+        after = path[np.clip(index + steps, 0, k - 1)] - path
         turns.append(np.abs(np.arctan2(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0],
                                        (before * after).sum(axis=1))))
-    return np.column_stack([stroke, TANGENT_WEIGHT * np.cos(2 * angle), TANGENT_WEIGHT * np.sin(2 * angle),
+    return np.column_stack([path, TANGENT_WEIGHT * np.cos(2 * angle), TANGENT_WEIGHT * np.sin(2 * angle),
                             TURN_WEIGHT * turns[0] / math.pi, WIDE_TURN_WEIGHT * turns[1] / math.pi])
+
+
+def _simplified(path: np.ndarray, tolerance: float) -> np.ndarray:
+    """The path's corners (Douglas-Peucker): the fewest of its points that keep every point within
+    `tolerance` of the polyline through them."""
+    x, y = path[:, 0], path[:, 1]
+    kept = [0, len(path) - 1]
+    todo = [(0, len(path) - 1)]
+    while todo:
+        a, b = todo.pop()
+        if b - a < 2:
+            continue
+        cx, cy = x[b] - x[a], y[b] - y[a]
+        length = math.hypot(cx, cy)
+        dx, dy = x[a + 1:b] - x[a], y[a + 1:b] - y[a]
+        off = np.abs(dx * cy - dy * cx) / length if length > 0 else np.hypot(dx, dy)
+        i = int(off.argmax())
+        if off[i] > tolerance:
+            kept.append(a + 1 + i)
+            todo += [(a, a + 1 + i), (a + 1 + i, b)]
+    return path[sorted(kept)]
+
+
+def _sharpness(paths: Sequence[np.ndarray]) -> float:
+    """How sharp the mark's turns are (0..1): the turn-weighted mean turn at the corners of its paths simplified
+    to SHARPNESS_TOLERANCE, over 180 degrees. A corner keeps its whole turn at one point; a curve is cut into
+    many small turns. A zigzag is about 0.6, a wave 0.3, a circle 0.2, whatever their number of teeth."""
+    turns = []
+    for path in paths:
+        corners = _simplified(path, SHARPNESS_TOLERANCE)
+        direction = np.diff(corners, axis=0)
+        angle = np.arctan2(direction[:, 1], direction[:, 0])
+        turns.append(np.abs((np.diff(angle) + math.pi) % (2 * math.pi) - math.pi))
+    every = np.concatenate(turns)
+    total = float(every.sum())
+    return float((every**2).sum()) / total / math.pi if total > 0 else 0.0
 
 
 def _arc(stroke: np.ndarray) -> np.ndarray:
@@ -147,15 +228,15 @@ def _arc(stroke: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
 
 
-def _winding(strokes: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
-    """How many times the strokes wind round (|signed turning| summed over strokes, in turns), on POINTS
+def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
+    """How many times the paths wind round (|signed turning| summed over paths, in turns), on POINTS
     points spread over the mark, clipped to WINDING_RANGE: a circle 1, a spiral 2-3, open figures 0.6."""
     total_length = sum(float(arc[-1]) for arc in arcs)
     total = 0.0
-    for stroke, arc in zip(strokes, arcs):
+    for path, arc in zip(paths, arcs):
         count = max(round(POINTS * float(arc[-1]) / total_length), 2)
         at = np.linspace(0.0, arc[-1], count)
-        dx, dy = np.diff(np.interp(at, arc, stroke[:, 0])), np.diff(np.interp(at, arc, stroke[:, 1]))
+        dx, dy = np.diff(np.interp(at, arc, path[:, 0])), np.diff(np.interp(at, arc, path[:, 1]))
         turning = np.diff(np.arctan2(dy, dx))
         total += abs(float(((turning + math.pi) % (2 * math.pi) - math.pi).sum())) / (2 * math.pi)
     return float(np.clip(total, *WINDING_RANGE))
@@ -185,8 +266,9 @@ class TemplateSet:
     winding: np.ndarray
     openness: np.ndarray
     flatness: np.ndarray
-    stroke_count: np.ndarray
+    paths: np.ndarray
     line_like: np.ndarray
+    sharpness: np.ndarray
 
     def __len__(self) -> int:
         return len(self.winding)
@@ -197,26 +279,34 @@ class TemplateSet:
                 else np.zeros((0, FEATURES), np.float32))
         return cls(flat, (flat**2).sum(axis=1),
                    *(np.array([getattr(f, name) for f in items]) for name in
-                     ("winding", "openness", "flatness", "stroke_count", "line_like")))
+                     ("winding", "openness", "flatness", "paths", "line_like", "sharpness")))
 
 
 _ANGLES = np.radians(np.array(ROTATIONS_DEG))
+VARIANTS = len(ROTATIONS_DEG) + 1  # each rotation as drawn, and the mark mirrored top to bottom
 
 
 def _turned(cloud: np.ndarray) -> np.ndarray:
-    """(R, POINTS, FEATURES): the cloud turned by each of ROTATIONS_DEG (directions turn twice as far)."""
+    """(VARIANTS, POINTS, FEATURES): the cloud turned by each of ROTATIONS_DEG (directions turn twice as far),
+    then mirrored top to bottom (y and the direction's sine negated)."""
     out = np.empty((len(_ANGLES), POINTS, FEATURES))
     for first, angles in ((0, _ANGLES), (2, 2 * _ANGLES)):  # positions, then doubled-angle directions
         c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
         x, y = cloud[None, :, first], cloud[None, :, first + 1]
         out[:, :, first], out[:, :, first + 1] = c * x - s * y, s * x + c * y
     out[:, :, 4:] = cloud[None, :, 4:]
-    return out
+    mirrored = cloud[None].copy()
+    mirrored[:, :, 1] *= -1
+    mirrored[:, :, 3] *= -1
+    return np.concatenate([out, mirrored])
 
 
-# Templates per matrix product: CHUNK x POINTS x len(ROTATIONS_DEG) x POINTS x 5 multiply-adds stays below the
+_VARIANT_COST = np.array([0.0] * len(ROTATIONS_DEG) + [MIRROR_PENALTY], np.float32)[:, None]
+
+
+# Templates per matrix product: CHUNK x POINTS x VARIANTS x POINTS x FEATURES multiply-adds stays below the
 # size (2**18) from which OpenBLAS splits a product over threads, which on a busy machine costs milliseconds.
-CHUNK = max((2**18 - 1) // (POINTS * len(ROTATIONS_DEG) * POINTS * FEATURES), 1)
+CHUNK = max((2**18 - 1) // (POINTS * VARIANTS * POINTS * FEATURES), 1)
 
 
 def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
@@ -226,12 +316,11 @@ def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
     m = len(templates)
     if m == 0:
         return np.zeros(0)
-    rotations = len(ROTATIONS_DEG)
-    turned = _turned(candidate.cloud).reshape(-1, FEATURES).astype(np.float32)  # (R * n, FEATURES)
+    turned = _turned(candidate.cloud).reshape(-1, FEATURES).astype(np.float32)  # (V * n, FEATURES)
     norms = (turned**2).sum(axis=1)
     doubled = -2.0 * turned
-    to_template = np.empty((rotations, m), np.float32)  # mean distance of a candidate point to its nearest
-    to_candidate = np.empty((rotations, m), np.float32)  # ... of a template point to its nearest
+    to_template = np.empty((VARIANTS, m), np.float32)  # mean distance of a candidate point to its nearest
+    to_candidate = np.empty((VARIANTS, m), np.float32)  # ... of a template point to its nearest
     for start in range(0, m, CHUNK):
         count = min(CHUNK, m - start)
         rows = slice(start * POINTS, (start + count) * POINTS)
@@ -240,16 +329,17 @@ def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
         by_candidate = doubled @ flat.T
         by_candidate += norms[:, None]
         by_candidate += flat_norms[None, :]
-        nearest = by_candidate.reshape(rotations, POINTS, count, POINTS).min(axis=1)  # (R, c, n_t)
+        nearest = by_candidate.reshape(VARIANTS, POINTS, count, POINTS).min(axis=1)  # (V, c, n_t)
         to_candidate[:, start:start + count] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=2)
         by_template = flat @ doubled.T
         by_template += flat_norms[:, None]
         by_template += norms[None, :]
-        nearest = by_template.reshape(count, POINTS, rotations, POINTS).min(axis=1)  # (c, R, n_c)
+        nearest = by_template.reshape(count, POINTS, VARIANTS, POINTS).min(axis=1)  # (c, V, n_c)
         to_template[:, start:start + count] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=2).T
-    total = ((to_template + to_candidate) / 2).min(axis=0).astype(np.float64)
+    total = ((to_template + to_candidate) / 2 + _VARIANT_COST).min(axis=0).astype(np.float64)
     total += WINDING_WEIGHT * np.abs(templates.winding - candidate.winding)
     total += OPENNESS_WEIGHT * np.abs(templates.openness - candidate.openness)
     total += FLATNESS_WEIGHT * np.abs(templates.flatness - candidate.flatness)
-    total += STROKES_WEIGHT * (templates.stroke_count != candidate.stroke_count)
+    total += PATHS_WEIGHT * (templates.paths != candidate.paths)
+    total += SHARPNESS_WEIGHT * np.abs(templates.sharpness - candidate.sharpness)
     return np.where(templates.line_like == candidate.line_like, total, np.inf)
