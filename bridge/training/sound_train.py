@@ -338,7 +338,17 @@ def run(cfg: TrainConfig) -> dict:
     defaults, results = measure(model_path, tests)
     for name, res in results.items():
         sound_eval.save_confusion_png(res, cfg.out_dir / f"confusion_{name}.png", title=name)
-    meta = {
+    timings = {"data_seconds": round(data_seconds, 1), "train_seconds": round(train_seconds, 1),
+               "total_seconds": round(time.perf_counter() - started, 1)}
+    meta = _metadata(cfg, model_path, member_timbre, defaults, results, train, tests, timings)
+    write_atomically(cfg.out_dir / METADATA_FILE, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
+    return meta
+
+
+def _metadata(cfg: TrainConfig, model_path: Path, member_timbre: dict[str, dict[str, float]], defaults: dict,
+              results: dict, train: FeatureSet, tests: dict[str, FeatureSet], timings: dict[str, float]) -> dict:
+    """What the model's JSON says: its files, classes, input, methods, accuracy per test set and its recipe."""
+    return {
         "name": "sound_cnn",
         "format": "tflite (LiteRT), dynamic-range quantised",
         "members": {"seeds": member_seeds(cfg), "combined": "mean of the members' probabilities per head",
@@ -391,11 +401,7 @@ def run(cfg: TrainConfig) -> dict:
             "nsynth_repeat": cfg.nsynth_repeat,
             "batch_size": cfg.batch_size,
             "learning_rate": cfg.learning_rate,
-            "data_seconds": round(data_seconds, 1),
-            "train_seconds": round(train_seconds, 1),
-            "total_seconds": round(time.perf_counter() - started, 1),
+            **timings,
         },
         "command": "python run_bridge.py train-sound",
     }
-    write_atomically(cfg.out_dir / METADATA_FILE, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
-    return meta
