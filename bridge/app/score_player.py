@@ -161,6 +161,7 @@ class ScorePlayer:
                 now = self._clock()
                 t_ms = round(self._session_ms(now), 3) if event.t_ms is None else event.t_ms
                 at = now + (t_ms - self._session_ms(now)) / 1000.0  # the instant whose session time is t_ms
+                self._post_due(min(now, at), now)  # what was due before the control, on its schedule
                 if event.action in ("clock", "songpos"):
                     self._clock_input(event, t_ms, at)
                 elif event.action == "tempo" and self.following:
@@ -372,11 +373,16 @@ class ScorePlayer:
         instant of `clock`, inf when nothing is). The thread calls it; a test with its own clock may too."""
         with self._cond:
             now = self._clock()
-            while self._heap and self._heap[0].send <= now:
-                self._fire(heapq.heappop(self._heap), now)
-            if now >= self._next_playhead:
-                self._playhead(now)
+            self._post_due(now, now)
             return self.next_due()
+
+    def _post_due(self, by: float, now: float) -> None:
+        """Post the entries whose send instant is by `by`, and the playhead if its grid instant is (the scheduler
+        thread's work, done also before a control takes effect, so a late thread does not move them past it)."""
+        while self._heap and self._heap[0].send <= by:
+            self._fire(heapq.heappop(self._heap), now)
+        if by >= self._next_playhead:
+            self._playhead(by)
 
     def _fire(self, entry: _Entry, now: float) -> None:
         """Post one due entry (on the scheduler thread, under the lock)."""
