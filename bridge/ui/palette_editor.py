@@ -10,27 +10,23 @@ why not).
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pygame
 
-from bridge.core.errors import BridgeError
 from bridge.core.labels import PALETTE_HEX, TIMBRES, timbre_for_color
 from bridge.core.palette import Palette, PaletteError
+from bridge.ui.background_save import BackgroundSave
 from bridge.ui.layout import CANVAS_ORIGIN, PALETTE_ROW_H, PALETTE_X
 from bridge.ui.overlays import Prompt
-from bridge.ui.text import ACCENT, INK, MUTED, TextCache
-from bridge.ui.widgets import BORDER, Swatch
+from bridge.ui.text import INK, TextCache
+from bridge.ui.widgets import Swatch
 
 if TYPE_CHECKING:
     from bridge.ui.canvas_app import CanvasApp
     from bridge.ui.layout import Layout
-
-log = logging.getLogger(__name__)
 
 KEY = "ctrl+p"
 NUMBER_KEYS = 8  # keys 1..8 pick the first eight swatches; 9 is the custom colour
@@ -74,15 +70,9 @@ class CompactSwatch(Swatch):
 
     def draw(self, target: pygame.Surface, layout: Layout, text: TextCache, *, selected: bool, rgb) -> None:
         x, y, w, h = self.rect
-        box = layout.rect(x, y, w, h)
-        if selected:
-            pygame.draw.rect(target, ACCENT, box.inflate(layout.px(6), layout.px(6)), layout.px(2),
-                             border_radius=layout.px(4))
-        pygame.draw.rect(target, rgb, box, border_radius=layout.px(3))
-        pygame.draw.rect(target, BORDER, box, 1, border_radius=layout.px(3))
-        size = layout.px(min(17.0, h + 2))
-        text.blit(target, self.key_hint, layout.pt(x - 6, y + h / 2), size, MUTED, anchor="midright")
-        text.blit(target, f"{self.label}  {self.color}", layout.pt(x + w + 6, y + h / 2), size, INK,
+        size = min(17.0, h + 2)
+        self.draw_box(target, layout, text, selected=selected, rgb=rgb, ring=(6, 2, 4), radius=3, hint_size=size)
+        text.blit(target, f"{self.label}  {self.color}", layout.pt(x + w + 6, y + h / 2), layout.px(size), INK,
                   bold=selected, anchor="midleft", max_width=layout.px(COLUMN_W - w - 10))
 
 
@@ -107,7 +97,8 @@ class PaletteEditor:
     def __init__(self, app: CanvasApp, config_path: Path) -> None:
         self.app = app
         self.config_path = config_path
-        self.saved = threading.Event()  # set when the last save finished (written or refused): tests wait on it
+        self._saving = BackgroundSave(app.show_message, "palette")
+        self.saved = self._saving.saved  # set when the last save is over (written or refused)
 
     def bind(self) -> PaletteEditor:
         self.app.add_key_command(KEY, "palette: give a colour a timbre (or remove it, or back to default)", self.ask)
@@ -129,19 +120,11 @@ class PaletteEditor:
         self.app.set_palette(palette)
         shown = "the default eight colours" if palette is None else f"{len(palette.entries)} colours"
         self.app.show_message(f"palette: {shown}; saving to {self.config_path} ...")
-        self.saved.clear()
-        threading.Thread(target=self._save, args=(palette, shown), name="pict2audio-palette", daemon=True).start()
+        self._saving.start(lambda: self._save(palette), lambda path: f"palette: {shown}, saved to {path}")
         return None
 
-    def _save(self, palette: Palette | None, shown: str) -> None:
+    def _save(self, palette: Palette | None) -> Path:
         from bridge.adapters.config_file import save_config_table
 
-        try:
-            path = save_config_table(self.config_path, "palette", None if palette is None else palette.to_dict(),
-                                     what="the palette")
-            self.app.show_message(f"palette: {shown}, saved to {path}", seconds=5.0)
-        except BridgeError as exc:
-            log.error("palette in use but not saved: %s", exc)
-            self.app.show_message(f"palette in use, NOT saved: {exc}", seconds=8.0)
-        finally:
-            self.saved.set()
+        return save_config_table(self.config_path, "palette", None if palette is None else palette.to_dict(),
+                                 what="the palette")

@@ -19,13 +19,11 @@ thread; the HUD says when it is saved, or why not. The session needs a language 
 
 from __future__ import annotations
 
-import logging
-import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pygame
 
-from bridge.core.errors import BridgeError
 from bridge.core.events import SetLanguage
 from bridge.core.language import (
     GROUP_GAP_MS,
@@ -36,6 +34,7 @@ from bridge.core.language import (
     parse_class_name,
     trailing_group,
 )
+from bridge.ui.background_save import BackgroundSave
 from bridge.ui.layout import Layout
 from bridge.ui.overlays import Prompt
 from bridge.ui.text import ACCENT, INK, MUTED, TextCache
@@ -43,8 +42,6 @@ from bridge.ui.text import ACCENT, INK, MUTED, TextCache
 if TYPE_CHECKING:
     from bridge.core.drawing import Stroke
     from bridge.ui.canvas_app import CanvasApp
-
-log = logging.getLogger(__name__)
 
 KEY = "t"
 NUMBERED = 9  # classes reachable by the number keys
@@ -62,7 +59,8 @@ class TeachPanel:
     def __init__(self, app: CanvasApp) -> None:
         self.app = app
         self.taught: list[str] = []  # classes given an example here, newest last (what Backspace undoes)
-        self.saved = threading.Event()  # set when the last save finished (written or refused): tests wait on it
+        self._saving = BackgroundSave(app.show_message, "language")
+        self.saved = self._saving.saved  # set when the last save is over (written or refused)
 
     def bind(self) -> TeachPanel:
         self.app.add_key_command(KEY, "teach the last shape to a class (taught shapes, --language)", self.open)
@@ -142,18 +140,7 @@ class TeachPanel:
         recogniser = current.use(language)
         self.app.link.post(SetLanguage(recognise=recogniser, record=current.record()))
         self.app.show_message(f"{what}; saving {current.path.name} ...")
-        self.saved.clear()
-        threading.Thread(target=self._save, args=(current, what), name="pict2audio-language", daemon=True).start()
-
-    def _save(self, current: Any, what: str) -> None:
-        try:
-            current.save()
-            self.app.show_message(f"{what}; saved to {current.path}", seconds=5.0)
-        except BridgeError as exc:
-            log.error("language in use but not saved: %s", exc)
-            self.app.show_message(f"language in use, NOT saved: {exc}", seconds=8.0)
-        finally:
-            self.saved.set()
+        self._saving.start(lambda: _saved(current), lambda path: f"{what}; saved to {path}")
 
     # -- the overlay ------------------------------------------------------------------------
 
@@ -242,3 +229,10 @@ def _draw_outline(target: pygame.Surface, layout: Layout, strokes: list[list[Any
         mapped = [layout.pt(ox + (p[0] - min(xs)) / span * inner, oy + (p[1] - min(ys)) / span * inner) for p in stroke]
         if len(mapped) > 1:
             pygame.draw.lines(target, color, False, mapped, max(layout.px(1.5), 1))
+
+
+def _saved(current: Any) -> Path:
+    """Write the session's language file; its path."""
+    current.save()
+    path: Path = current.path
+    return path

@@ -90,13 +90,20 @@ class Swatch:
 
     def draw(self, target: pygame.Surface, layout: Layout, text: TextCache, *, selected: bool, rgb) -> None:
         x, y, w, h = self.rect
-        box = layout.rect(x, y, w, h)
-        if selected:
-            pygame.draw.rect(target, ACCENT, box.inflate(layout.px(8), layout.px(8)), layout.px(3),
-                             border_radius=layout.px(7))
-        pygame.draw.rect(target, rgb, box, border_radius=layout.px(5))
-        pygame.draw.rect(target, BORDER, box, 1, border_radius=layout.px(5))
-        text.blit(target, self.key_hint, layout.pt(x - 6, y + h / 2), layout.px(15), MUTED, anchor="midright")
+        self.draw_box(target, layout, text, selected=selected, rgb=rgb, ring=(8, 3, 7), radius=5, hint_size=15)
         text.blit(target, self.label, layout.pt(x + w + 8, y + h / 2 - 6), layout.px(19), INK,
                   bold=selected, anchor="midleft")
         text.blit(target, self.color, layout.pt(x + w + 8, y + h / 2 + 9), layout.px(14), MUTED, anchor="midleft")
+
+    def draw_box(self, target: pygame.Surface, layout: Layout, text: TextCache, *, selected: bool, rgb,
+                 ring: tuple[float, float, float], radius: float, hint_size: float) -> None:
+        """The colour box (with an accent ring when selected: grown by, width, corner radius) and its key hint."""
+        x, y, w, h = self.rect
+        box = layout.rect(x, y, w, h)
+        if selected:
+            grow, width, corner = ring
+            pygame.draw.rect(target, ACCENT, box.inflate(layout.px(grow), layout.px(grow)), layout.px(width),
+                             border_radius=layout.px(corner))
+        pygame.draw.rect(target, rgb, box, border_radius=layout.px(radius))
+        pygame.draw.rect(target, BORDER, box, 1, border_radius=layout.px(radius))
+        text.blit(target, self.key_hint, layout.pt(x - 6, y + h / 2), layout.px(hint_size), MUTED, anchor="midright")
