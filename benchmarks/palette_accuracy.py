@@ -75,7 +75,7 @@ def voice_accuracy(classifier, palette: Palette, pairs: list[tuple[Drawing, list
 
     right = total = 0
     for drawing, truths in pairs:
-        engine = Engine(classify=classifier.classify, match=label_matcher, config=EngineConfig(palette=palette))
+        engine = Engine(classify=classifier.classify_raster, match=label_matcher, config=EngineConfig(palette=palette))
         played: dict[int, str] = {}
         for event in session_events(drawing):
             bundle = engine.handle(event)

@@ -58,7 +58,7 @@ class Rig(NamedTuple):
 def open_rig(*, sinks: tuple[Callable, ...] = (), clock: Callable[[], float] = time.monotonic) -> Rig:
     """An engine on its session, a control server on a free loopback port, and a client for it."""
     bank = SoundBank(tuple(Sample(f"/bank/{p}-{v}.wav", Labels(p, v, "keyboard")) for p in PITCHES for v in VOLUMES))
-    engine = Engine(classify=InkClassifier().classify, match=Matcher(bank))
+    engine = Engine(classify=InkClassifier().classify_raster, match=Matcher(bank))
     recorder = Recorder()
     session = LiveSession(engine, [recorder, *sinks]).start()
     outcomes: queue.Queue[ControlOutcome] = queue.Queue()

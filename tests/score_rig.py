@@ -38,7 +38,7 @@ class Rig:
     """Engine + LiveSession + ScorePlayer; every bundle recorded with the session time it was delivered at."""
 
     def __init__(self, settings: ScoreSettings, *, latency_ms: float = 0.0, sinks=()) -> None:
-        self.engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+        self.engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
         self.changes = Changes()
         self.delivered: list[tuple[float, object]] = []  # (session ms when delivered, bundle)
         self.session = LiveSession(self.engine, [*sinks, self._record])

@@ -12,6 +12,7 @@ import numpy as np
 
 from bridge.core.bank import Match, Sample
 from bridge.core.labels import PITCHES, TIMBRES, Overrides, Prediction, band_for_y, timbre_for_rgb
+from bridge.core.raster import CanvasRaster
 
 INK_BELOW = 200  # a channel darker than this is ink; the grid and the white background are lighter
 
@@ -33,6 +34,9 @@ class InkClassifier:
         if self.nan:
             return Prediction.from_probabilities([float("nan")] * 12, prediction.p_volume, prediction.p_timbre)
         return prediction
+
+    def classify_raster(self, raster: CanvasRaster) -> Prediction:
+        return self.classify(raster.pixels())
 
 
 def ink_prediction(image: np.ndarray) -> Prediction:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 
 import pytest
 
@@ -49,6 +50,16 @@ def test_json_round_trip_is_exact():
     assert again == drawing
     assert again.to_json() == text
     assert drawing_from_json(text.encode("utf-8")) == drawing
+
+
+def test_equal_strokes_hash_alike_and_a_copy_carries_no_hash_from_another_process():
+    pen = sample_drawing().strokes[0]
+    rebuilt = Stroke(tuple(Point(p.x, p.y, p.t_ms) for p in pen.points), pen.color.lower(), pen.width_px)
+    assert rebuilt == pen and hash(rebuilt) == hash(pen)  # the second hash is the cached one
+    assert {pen: 1}[rebuilt] == 1
+    assert hash(Stroke(pen.points, pen.color, pen.width_px + 1.0)) != hash(pen)
+    assert "_hash" not in pickle.loads(pickle.dumps(pen)).__dict__
+    assert "_hash" not in copy.deepcopy(pen).__dict__
 
 
 def test_points_are_quantised_so_live_and_saved_drawings_are_equal():

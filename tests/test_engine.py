@@ -24,7 +24,7 @@ from bridge.core.replay import session_events
 
 
 def make_engine(*, label_by: str = "stroke", onset: str = "down", **config) -> Engine:
-    return Engine(classify=InkClassifier().classify, match=label_matcher,
+    return Engine(classify=InkClassifier().classify_raster, match=label_matcher,
                   config=EngineConfig(mode=PlayMode(label_by, onset), **config))
 
 
@@ -168,7 +168,7 @@ def test_a_failing_classifier_is_contained_and_the_last_state_kept():
     flaky = InkClassifier()
     flaky.fail_after = 1
 
-    engine = Engine(classify=flaky.classify, match=label_matcher, config=EngineConfig(mode=PlayMode(onset="up")))
+    engine = Engine(classify=flaky.classify_raster, match=label_matcher, config=EngineConfig(mode=PlayMode(onset="up")))
     bundles = draw_line(engine, y=100)
     assert names(bundles[-1])[-2:] == ["play", "stroke/end"]  # the stroke still plays
     assert engine.prediction is not None
@@ -179,7 +179,7 @@ def test_a_failing_matcher_is_contained():
     def broken(*args, **kwargs):
         raise KeyError("bank gone")
 
-    engine = Engine(classify=InkClassifier().classify, match=broken)
+    engine = Engine(classify=InkClassifier().classify_raster, match=broken)
     bundles = draw_line(engine, y=100)
     assert names(bundles[-1]) == ["stroke/end"]  # nothing to play
     assert "bank gone" in engine.errors[-1]
@@ -240,7 +240,7 @@ def test_a_classifier_returning_nan_is_contained():
     nan_classifier = InkClassifier()
     nan_classifier.nan = True
 
-    engine = Engine(classify=nan_classifier.classify, match=label_matcher)
+    engine = Engine(classify=nan_classifier.classify_raster, match=label_matcher)
     bundle = engine.handle(PenDown(t_ms=0, x=10, y=10, color="#000000", width_px=4))
     assert names(bundle) == ["stroke/begin"]
     assert "non-finite" in engine.errors[-1]

@@ -208,7 +208,7 @@ def test_strokes_drawn_soon_after_and_near_each_other_are_one_shape():
 
 
 def engine_with(recognise, **config) -> Engine:
-    return Engine(classify=InkClassifier().classify, match=label_matcher, gestures=recognise,
+    return Engine(classify=InkClassifier().classify_raster, match=label_matcher, gestures=recognise,
                   config=EngineConfig(**config))
 
 

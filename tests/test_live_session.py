@@ -24,7 +24,7 @@ class FakeClock:
 
 
 def make_engine() -> Engine:
-    return Engine(classify=InkClassifier().classify, match=label_matcher)
+    return Engine(classify=InkClassifier().classify_raster, match=label_matcher)
 
 
 def make_session(*sinks) -> LiveSession:

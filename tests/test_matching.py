@@ -324,7 +324,7 @@ def draw(engine: Engine, t_ms: float, y: float = 125.0) -> str:
 def octave_engine(config: EngineConfig | None = None) -> Engine:
     bank = SoundBank(tuple(sample(f"/bank/c{note}-{k}.wav", 72, midi=note) for note in (48, 60, 72, 84)
                            for k in range(3)))
-    return Engine(classify=InkClassifier().classify, match=Matcher(bank), config=config)
+    return Engine(classify=InkClassifier().classify_raster, match=Matcher(bank), config=config)
 
 
 def test_through_the_engine_strokes_stay_in_one_octave_until_a_register_control_moves_them():

@@ -249,7 +249,8 @@ class Live(NamedTuple):
 def live():
     """A LiveSession with test stand-ins, a MidiInput reading mido's in-memory EchoPort, and bundles."""
     bundles = []
-    session = LiveSession(Engine(classify=InkClassifier().classify, match=label_matcher), [bundles.append]).start()
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
+    session = LiveSession(engine, [bundles.append]).start()
     posted: queue.Queue[ControlEvent] = queue.Queue()
 
     def post(event: ControlEvent) -> None:
@@ -308,7 +309,7 @@ def test_midi_moves_are_recorded_and_replay_reproduces_them(live):
     assert times == sorted(times) and times[0] > 0
     saved = drawing_from_json(drawing.to_json())
     assert saved == drawing
-    replayed = Engine(classify=InkClassifier().classify, match=label_matcher)
+    replayed = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     again = [replayed.handle(event) for event in session_events(saved)]
     assert [b.messages for b in again if b is not None and b.messages] == [b.messages for b in bundles]
 
@@ -360,7 +361,7 @@ def test_midi_file_controls_join_a_replay(tmp_path: Path):
     mid.tracks.append(mido.MidiTrack([mido.Message("program_change", program=3, time=mid.ticks_per_beat)]))
     path = tmp_path / "p.mid"
     mid.save(path)
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     events = session_events(engine.drawing, midi_file_controls(path))
     bundles = [engine.handle(event) for event in events]
     assert bundles[0].find("override").args == (-1, "none", "organ")

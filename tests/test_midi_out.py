@@ -273,7 +273,7 @@ def test_release_all_ends_every_note_then_all_notes_off_per_channel_used():
 
 
 def test_the_real_engine_gives_one_note_per_play():
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     out = notes("stop", length_ms=250.0)
     events = []
     for t0, y, color in ((0, 20, "#1E90FF"), (100, 200, "#000000"), (180, 380, "#D00000")):
@@ -445,7 +445,7 @@ def file_notes(path: Path) -> list[tuple[float, float, int, int, int]]:
 
 
 def drawn_bundles() -> list[tuple[float, Bundle]]:
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     events = []
     for t0, y, color, width in ((3.3, 20, "#1E90FF", 5), (251.7, 200, "#000000", 25), (400.2, 380, "#D00000", 15)):
         events += [PenDown(t_ms=t0, x=10, y=y, color=color, width_px=width), PenMove(t_ms=t0 + 40.4, x=200, y=y),

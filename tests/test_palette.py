@@ -160,7 +160,7 @@ def labels_of(bundles) -> list[tuple]:
 
 
 def test_stroke_voices_play_the_palettes_timbre_while_pitch_and_volume_come_from_the_model(palette):
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher, config=EngineConfig(palette=palette))
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher, config=EngineConfig(palette=palette))
     events = stroke_events("#9ACD32", y=100, t0=0) + stroke_events("#FFD700", y=300, t0=200)
     labels = labels_of(engine.handle(e) for e in events)
     assert {args[2] for args in labels if args[-1] == 1} == {"reed"}  # the stand-in model says brass for both
@@ -174,7 +174,7 @@ def test_stroke_voices_play_the_palettes_timbre_while_pitch_and_volume_come_from
 
 
 def test_without_a_palette_the_model_decides_and_a_loaded_drawing_brings_its_own(palette):
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     first = labels_of(engine.handle(e) for e in stroke_events("#9ACD32", y=100, t0=0))
     assert {args[2] for args in first} == {"brass"}  # the stand-in model's answer
     engine.handle(LoadDrawing(t_ms=200.0, drawing=Drawing(palette=palette)))
@@ -186,7 +186,7 @@ def test_canvas_mode_reads_the_palette_from_the_pictures_ink(palette):
     from bridge.core.drawing import PlayMode
 
     config = EngineConfig(mode=PlayMode("canvas", "down"), palette=palette)
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher, config=config)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher, config=config)
     labels = labels_of(engine.handle(e) for e in stroke_events("#9ACD32", y=200, t0=0))
     assert labels and labels[-1][2] == "reed"
 
@@ -194,7 +194,7 @@ def test_canvas_mode_reads_the_palette_from_the_pictures_ink(palette):
 def test_score_notes_use_the_palette_too(palette):
     from bridge.core.events import ScoreNoteOn
 
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher, config=EngineConfig(palette=palette))
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher, config=EngineConfig(palette=palette))
     stroke = Stroke(tuple(Point(40 + 20 * i, 150, 10 * i) for i in range(10)), "#FFD700", 12.0)
     bundle = engine.handle(ScoreNoteOn(t_ms=0.0, stroke=stroke, note=1))
     assert bundle.find("play").args[3] == "vocal"
@@ -227,11 +227,11 @@ def test_a_replay_of_the_saved_drawing_gives_the_live_bundles(palette):
     """Engine level: the live session's bundles come back from the saved JSON alone (its palette included)."""
     from bridge.app.replayer import replay_drawing
 
-    live = Engine(classify=InkClassifier().classify, match=label_matcher, config=EngineConfig(palette=palette))
+    live = Engine(classify=InkClassifier().classify_raster, match=label_matcher, config=EngineConfig(palette=palette))
     events = stroke_events("#808080", y=50, t0=0) + stroke_events("#B22222", y=250, t0=200)
     live_bundles = [b for b in map(live.handle, events) if b is not None and b.messages]
     saved = drawing_from_json(live.drawing.to_json())
-    replayed = Engine(classify=InkClassifier().classify, match=label_matcher,
+    replayed = Engine(classify=InkClassifier().classify_raster, match=label_matcher,
                       config=EngineConfig(palette=saved.palette))
     assert [b for _, b in replay_drawing(saved, replayed, speed=None).bundles] == live_bundles
     assert {args[2] for args in labels_of(live_bundles)} == {"organ", "brass"}

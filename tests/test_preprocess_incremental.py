@@ -63,6 +63,51 @@ def test_the_fast_path_equals_preprocess_on_random_strokes(size_px):
     assert 1 < fast.full < checked / 2  # both paths ran: the box alone, and every block again
 
 
+def test_reading_rasters_equals_preprocess_whichever_raster_it_last_read():
+    """`read(raster)` takes the changed box from the raster: the same bits as `preprocess`, while one
+    preprocessor follows two rasters in turn (as the engine's voice and score rasters share one model), is
+    also given plain images in between, and a second reader follows one of the rasters."""
+    rng = np.random.default_rng(11)
+    fast, other_reader = CountingPreprocessor(INPUT_SIZE_PX), Preprocessor()
+    rasters = [CanvasRaster(), CanvasRaster()]
+    checked = 0
+    for index in range(120):
+        raster = rasters[int(rng.integers(0, 2))]
+        if rng.random() < 0.4:
+            raster.clear()
+        stroke, points = random_stroke(rng, index)
+        raster.begin_stroke(stroke)
+        for point in points:
+            raster.extend_stroke([point])
+            roll = rng.random()
+            if roll < 0.3:
+                assert same_bits(fast.read(raster), preprocess(raster.image())), (index, point)
+                checked += 1
+            elif roll < 0.35:
+                image = rasters[0].image()
+                assert same_bits(fast(image), preprocess(image))
+            elif roll < 0.45:
+                assert same_bits(other_reader.read(rasters[1]), preprocess(rasters[1].image()))
+    assert checked > 300
+    assert 1 < fast.full < checked / 2
+
+
+def test_a_raster_tells_each_reader_what_changed_since_it_read():
+    raster, first, second = CanvasRaster(), object(), object()
+    pixels, changed = raster.read(first)
+    assert changed == (0, 400, 0, 400) and not pixels.flags.writeable
+    assert raster.read(first)[1] is None
+    raster.begin_stroke(Stroke((Point(100.0, 50.0, 0.0), Point(140.0, 60.0, 8.0)), "#000000", 10.0, "pen"))
+    pixels, changed = raster.read(first)
+    y0, y1, x0, x1 = changed
+    differs = np.argwhere((pixels != background_image().astype(np.uint8)).any(axis=2))
+    assert differs.size and (differs.min(axis=0) >= (y0, x0)).all() and (differs.max(axis=0) < (y1, x1)).all()
+    assert raster.read(second)[1] == (0, 400, 0, 400)
+    raster.clear()  # the stroke's pixels go back to the background
+    assert raster.read(first)[1] == changed
+    assert raster.read(first)[1] is None
+
+
 def test_the_fast_path_follows_any_change_of_the_canvas():
     """Other backgrounds (page colour, grid shade and width), unrelated images one after the other, a repeated
     image, random pixel edits and an image that is not C-contiguous."""

@@ -30,7 +30,7 @@ ONE_BAR_120 = ScoreSettings(bpm=120, bars=1)  # a pass of 2000 ms: 5 ms per canv
 
 
 def engine() -> Engine:
-    return Engine(classify=InkClassifier().classify, match=label_matcher)
+    return Engine(classify=InkClassifier().classify_raster, match=label_matcher)
 
 
 # -- settings ------------------------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def test_a_followed_performance_replays_from_what_was_recorded():
     replay = performance_events(drawing)
     assert [(e.t_ms, e.stroke) for e in replay if isinstance(e, ScoreNoteOn)] == [
         (e.t_ms, e.stroke) for e in stepper.notes()]
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     assert sum(bool(b and b.find("play")) for b in map(engine.handle, replay)) == 1 + 3  # its own voice, 3 notes
 
 

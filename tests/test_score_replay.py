@@ -27,7 +27,7 @@ from bridge.core.score import ScoreSettings, has_performance
 
 def replayed(drawing: Drawing, *, latency_ms: float = 0.0) -> list:
     """The bundles a fresh engine makes from the saved drawing's performance."""
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     bundles = [engine.handle(event) for event in performance_events(drawing, latency_ms=latency_ms)]
     return [bundle for bundle in bundles if bundle is not None and bundle.messages]
 
@@ -97,7 +97,7 @@ def test_a_recorded_transport_control_round_trips_through_json_and_bad_ones_name
 
 
 def test_a_page_edit_keeps_the_strokes_it_took_off_and_round_trips_through_json():
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     for t, y in ((0, 50), (100, 150), (200, 250)):
         draw_at(engine, line(20, 80, y=y), t)
     a, b, c = engine.finished_strokes()
@@ -126,7 +126,7 @@ def draw_at(engine: Engine, stroke, t_ms: float) -> None:
 
 
 def test_the_engine_records_what_the_player_applied_and_the_settings_the_take_started_from():
-    engine = Engine(classify=InkClassifier().classify, match=label_matcher)
+    engine = Engine(classify=InkClassifier().classify_raster, match=label_matcher)
     start = TransportControl(t_ms=5, action="start")
     assert engine.handle(ScoreTransport(t_ms=5, control=start, settings=ONE_SECOND)) is None  # nothing sent
     tempo = TransportControl(t_ms=9, action="tempo", value=100)

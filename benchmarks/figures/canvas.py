@@ -126,8 +126,8 @@ def _stand_in_session(config, probe):
     class Uniform:
         version = "bench-stand-in"
 
-        def classify(self, image):
-            image.mean()  # touch the pixels like a model's preprocessing would
+        def classify_raster(self, raster):
+            raster.pixels().mean()  # touch the pixels like a model's preprocessing would
             return uniform_prediction()
 
     bank = SoundBank(tuple(Sample(f"/bench/{p}.wav", Labels(p, "med", "keyboard")) for p in PITCHES))

@@ -227,7 +227,7 @@ def _engine() -> Any:
 
     samples = tuple(Sample(f"/bench/bank/{p}-{v}-{t}.wav", Labels(p, v, t))
                     for p in PITCHES for v in VOLUMES for t in TIMBRES)
-    return Engine(classify=lambda image: uniform_prediction(), match=Matcher(SoundBank(samples, "bench")))
+    return Engine(classify=lambda raster: uniform_prediction(), match=Matcher(SoundBank(samples, "bench")))
 
 
 def _wait_heard(controller: Any, receiver: socket.socket, timeout_s: float = 10.0) -> None:

@@ -2,6 +2,7 @@
 
     classifier = load_image_classifier()          # models/image/model.tflite + metadata.json
     prediction = classifier.classify(canvas)      # uint8 (400, 400, 3) -> bridge.core.labels.Prediction
+    prediction = classifier.classify_raster(raster)  # a CanvasRaster followed as it changes (the live engine)
 
 Loading checks the metadata against this code (classes, preprocessing version, input shape) and the
 model file against the sha256 the metadata stores; a missing, broken or mismatched model is refused
@@ -21,6 +22,7 @@ from bridge.adapters.litert_model import LiteRTRunner, ModelSpec, load_model_fil
 from bridge.adapters.resources import models_dir
 from bridge.core.labels import Prediction
 from bridge.core.preprocess import PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, Preprocessor
+from bridge.core.raster import CanvasRaster
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,15 @@ class ImageClassifier:
 
     def classify(self, image: np.ndarray) -> Prediction:
         """uint8 RGB canvas (400, 400, 3), as CanvasRaster.image() gives it -> Prediction."""
-        probs = self._runner.run_one(self._preprocess(image))
+        return self._predict(self._preprocess(image))
+
+    def classify_raster(self, raster: CanvasRaster) -> Prediction:
+        """The raster's canvas -> Prediction, as classify(raster.image()); only what changed since this classifier
+        last read the raster is preprocessed again."""
+        return self._predict(self._preprocess.read(raster))
+
+    def _predict(self, model_input: np.ndarray) -> Prediction:
+        probs = self._runner.run_one(model_input)
         return Prediction.from_probabilities(probs["pitch"], probs["volume"], probs["timbre"])
 
 

@@ -40,17 +40,21 @@ if TYPE_CHECKING:
     from bridge.app.score_player import ScorePlayer
     from bridge.core.labels import Prediction
     from bridge.core.matching import Matcher
+    from bridge.core.raster import CanvasRaster
     from bridge.core.score import ScoreSettings
 
 log = logging.getLogger(__name__)
 
 
 class ImageClassifier(Protocol):
-    """What a session needs of an image model (bridge.adapters.image_classifier): a version and a classify."""
+    """What a session needs of an image model (bridge.adapters.image_classifier): a version, and classify for
+    images and for the engine's rasters."""
 
     version: str
 
     def classify(self, image: np.ndarray) -> Prediction: ...
+
+    def classify_raster(self, raster: CanvasRaster) -> Prediction: ...
 
 
 def session_meta(classifier: object, bank: SoundBank) -> dict[str, str]:
@@ -80,7 +84,7 @@ def build_engine(
 
     if matcher is None:
         matcher = Matcher(bank, seed=seed, top_k=top_k)
-    engine = Engine(classify=classifier.classify, match=matcher, config=engine_config, gestures=gestures)
+    engine = Engine(classify=classifier.classify_raster, match=matcher, config=engine_config, gestures=gestures)
     meta: dict[str, object] = dict(session_meta(classifier, bank))
     if language is not None:
         meta["language"] = dict(language)

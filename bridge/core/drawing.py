@@ -129,6 +129,18 @@ class Stroke:
     def rgb(self) -> tuple[int, int, int]:
         return parse_hex_color(self.color)
 
+    def __hash__(self) -> int:
+        """Hashed once: strokes key the engine's tables, and a long stroke holds thousands of points."""
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.points, self.color, self.width_px, self.tool))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the cached hash: string hashes differ from one process to the next."""
+        return {key: value for key, value in self.__dict__.items() if key != "_hash"}
+
 
 @dataclass(frozen=True)
 class PlayMode:

@@ -15,7 +15,7 @@ started) and classification is scheduled by drawing time, not wall time (at pen 
 the saved drawing and a test all get the same bundles from the same events.
 
 The classifier and matcher are injected callables:
-    classify(image: np.ndarray (400, 400, 3) uint8) -> Prediction
+    classify(raster: CanvasRaster) -> Prediction   (of its canvas: raster.pixels(), uint8 (400, 400, 3))
     match(prediction: Prediction, overrides: Overrides, *, rotation: int, register: int, unpitched: bool) -> Match
 `rotation` is the number of pen strokes begun before the voice, so repeated strokes can rotate among
 equally good samples while replay stays exact. `register` is the octave the matcher prefers among equally
@@ -50,8 +50,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from bridge.core import protocol
 from bridge.core.bank import CANVAS_REGISTER, Match
 from bridge.core.drawing import Drawing, PlayMode, Point, Stroke
@@ -83,7 +81,7 @@ from bridge.core.voices import Voices
 
 log = logging.getLogger(__name__)
 
-Classify = Callable[[np.ndarray], Prediction]
+Classify = Callable[[CanvasRaster], Prediction]
 Gestures = Callable[[Sequence[Stroke]], Any]  # -> bridge.core.language.Gesture | None
 MatchFn = Callable[..., Match]
 TRIGGER_VOICE = 0  # the voice id of a trigger that belongs to no stroke
@@ -530,10 +528,10 @@ class Engine:
     def _classify_ink(self, color: str | None, raster: CanvasRaster | None = None) -> Prediction:
         """Classify the raster's image (the voice's own ink, or the canvas). With a palette, the timbre is its
         colour's: the stroke's `color` when one stroke is classified, else the image's ink colours."""
-        image = (raster or self.raster).image()
-        prediction = self._classify(image)
+        raster = raster or self.raster
+        prediction = self._classify(raster)
         palette = self._page.palette
-        return prediction if palette is None else palette.apply(prediction, image, color)
+        return prediction if palette is None else palette.apply(prediction, raster.pixels(), color)
 
     def _try_match(self, prediction: Prediction, *, rotation: int) -> Match | None:
         try:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from bridge.core.errors import LabelError
 
 PITCHES: tuple[int, ...] = tuple(range(69, 81))  # MIDI notes A4..G#5, index = note - 69
@@ -152,19 +154,19 @@ class Prediction:
     p_timbre: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        for head in HEADS:
-            probs = getattr(self, f"p_{head}")
+        for head, probs in zip(HEADS, (self.p_pitch, self.p_volume, self.p_timbre), strict=True):
             if len(probs) != len(CLASSES[head]):
                 raise LabelError(f"p_{head} needs {len(CLASSES[head])} probabilities, got {len(probs)}")
-            if not all(math.isfinite(p) for p in probs):
+            if not all(map(math.isfinite, probs)):
                 raise LabelError(f"p_{head} has a non-finite probability: {probs}")
 
     @classmethod
     def from_probabilities(cls, p_pitch: Iterable[float], p_volume: Iterable[float],
                            p_timbre: Iterable[float]) -> Prediction:
         """Build from three probability sequences; the labels are their argmax."""
-        vectors = [tuple(float(p) for p in v) for v in (p_pitch, p_volume, p_timbre)]
-        best = [max(range(len(v)), key=v.__getitem__) for v in vectors]
+        vectors = [tuple(v.astype(float).tolist()) if isinstance(v, np.ndarray) else tuple(float(p) for p in v)
+                   for v in (p_pitch, p_volume, p_timbre)]
+        best = [v.index(max(v)) for v in vectors]  # the first of equal maxima
         labels = Labels(PITCHES[best[0]], VOLUMES[best[1]], TIMBRES[best[2]])
         return cls(labels, *vectors)
 

@@ -12,8 +12,9 @@ always sees the same representation. Three steps, pure numpy:
    vector without turning it, so the colour direction of thin strokes survives.
 
 `Preprocessor` gives the same output, bit for bit, for a stream of canvases that change a little at a time
-(a stroke as it is drawn): it finds the pixels that changed since its last canvas and recomputes only the
-blocks and the line medians they touch, with the same steps.
+(a stroke as it is drawn): it finds the pixels that changed since its last canvas (or follows a
+`CanvasRaster`, which says where they are) and recomputes only the blocks and the line medians they touch,
+with the same steps.
 
 Bump PREPROCESSING_VERSION whenever the output changes for the same input: models record it and the
 classifier refuses a model trained on a different version.
@@ -22,10 +23,14 @@ classifier refuses a model trained on a different version.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bridge.core.labels import CANVAS_SIZE_PX, GRID_STEP_PX
+
+if TYPE_CHECKING:
+    from bridge.core.raster import CanvasRaster
 
 PREPROCESSING_VERSION = "absorb-flatfield-v1"
 INPUT_SIZE_PX = 100  # chosen by measurement, see docs/image_model.md
@@ -164,6 +169,7 @@ class Preprocessor:
     """`preprocess` for a stream of canvases, bit-identical to it, redoing only what the changed pixels touch.
 
         model_input = Preprocessor(size_px)(image)    # == preprocess(image, size_px=size_px), exactly
+        model_input = preprocessor.read(raster)        # == preprocess(raster.image(), ...), exactly
 
     It keeps its last canvas with that canvas's block averages, line medians, page, grid factors and output.
     A new canvas is compared with the last one (a pass over the bytes, cheaper than downsampling); the blocks
@@ -172,7 +178,7 @@ class Preprocessor:
     line it crosses), so do the page and the grid factors, and only the box's output is computed again; else
     the page, grid and gain steps run on all blocks. Each block, median and factor depends only on its own
     pixels and is computed by the same code as in `preprocess`, so the result is the same. Not thread-safe:
-    one per thread.
+    one per thread. `read(raster)` takes the box of changed pixels from the raster instead of comparing.
     """
 
     def __init__(self, size_px: int = INPUT_SIZE_PX) -> None:
@@ -181,6 +187,7 @@ class Preprocessor:
         self.size_px = size_px
         self._k = CANVAS_SIZE_PX // size_px
         self._image: np.ndarray | None = None  # the last canvas (a copy); what follows was computed from it
+        self._source: int | None = None  # id of the raster the last canvas was read from (None: given as an image)
         self._transmittance = np.empty((size_px, size_px, 3), dtype=np.float32)
         self._line_med = np.empty((2, size_px, 3), dtype=np.float32)
         self._page = 1.0
@@ -192,6 +199,7 @@ class Preprocessor:
         """uint8 RGB canvas (400, 400, 3) -> float32 absorption (size_px, size_px, 3), as `preprocess` gives it;
         a new array the caller may keep."""
         _check_input(image, self.size_px)
+        self._source = None
         if self._image is None:
             self._image = np.array(image, order="C")
             self._transmittance = _block_average(self._image, self._k)
@@ -201,6 +209,20 @@ class Preprocessor:
             box = _changed_blocks(self._image, image, self._k)
             if box is not None:
                 self._update(image, box)
+        return self._out.copy()
+
+    def read(self, raster: CanvasRaster) -> np.ndarray:
+        """The model input of the raster's canvas, as `self(raster.image())` gives it; when this preprocessor's
+        last canvas came from the same raster, only the pixels the raster says changed are looked at."""
+        pixels, changed = raster.read(self)
+        if self._source != id(raster) or self._image is None:
+            output = self(pixels)
+            self._source = id(raster)
+            return output
+        if changed is not None:
+            y0, y1, x0, x1 = changed
+            k = self._k
+            self._update(pixels, (y0 // k, -(-y1 // k), x0 // k, -(-x1 // k)))
         return self._out.copy()
 
     def _update(self, image: np.ndarray, box: tuple[int, int, int, int]) -> None:

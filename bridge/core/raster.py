@@ -50,6 +50,9 @@ class CanvasRaster:
     Every step touches only the pixels a stroke reaches: the raster keeps the boxes where its arrays may
     differ (the ink since the last clear, the last stroke's coverage, the canvas as it was before the
     stroke, the uint8 image) and brings them up to date box by box, never the whole 400x400 canvas.
+
+    A reader that follows the canvas as it changes (the model's preprocessing, `read`) is told the box of
+    pixels that may have changed since it last read, so it need not compare whole images.
     """
 
     def __init__(self, background: np.ndarray | None = None) -> None:
@@ -66,6 +69,7 @@ class CanvasRaster:
         self._stroke: Stroke | None = None
         self._ink: np.ndarray | None = None  # the stroke's colour, float32 RGB
         self._last_point: Point | None = None
+        self._unread: dict[int, Box | None] = {}  # per reader (by id): where the image changed since it read
         centres = np.arange(self.size_px, dtype=np.float32) + np.float32(0.5)  # pixel centres
         self._px_x = centres[None, :]
         self._px_y = centres[:, None]
@@ -76,7 +80,7 @@ class CanvasRaster:
             y0, y1, x0, x1 = box
             self._canvas[y0:y1, x0:x1] = self.background[y0:y1, x0:x1]
             self._unsynced = _union(self._unsynced, box)
-            self._image_stale = _union(self._image_stale, box)
+            self._mark_changed(box)
             self._inked = None
         self._stroke = None
 
@@ -117,11 +121,26 @@ class CanvasRaster:
 
     def image(self) -> np.ndarray:
         """The canvas as uint8 RGB, shape (size, size, 3): a copy the caller may keep."""
+        return self.pixels().copy()
+
+    def pixels(self) -> np.ndarray:
+        """The canvas as uint8 RGB, shape (size, size, 3): a read-only view, valid until the raster changes."""
         if self._image_stale is not None:
             y0, y1, x0, x1 = self._image_stale
             self._image[y0:y1, x0:x1] = np.rint(self._canvas[y0:y1, x0:x1])
             self._image_stale = None
-        return self._image.copy()
+        view = self._image.view()
+        view.flags.writeable = False
+        return view
+
+    def read(self, reader: object) -> tuple[np.ndarray, Box | None]:
+        """`pixels()` and the box of pixels that may differ from what `reader` saw when it last read this raster:
+        the whole canvas at its first read, None when nothing changed. A reader is any object kept alive
+        while it follows this raster (its id tells readers apart)."""
+        key = id(reader)
+        changed = self._unread.get(key, (0, self.size_px, 0, self.size_px))
+        self._unread[key] = None
+        return self.pixels(), changed
 
     def stroke_coverage(self) -> np.ndarray:
         """Anti-aliased coverage (0..1) of the current or last stroke; a float32 (size, size) copy."""
@@ -159,7 +178,13 @@ class CanvasRaster:
         self._canvas[y0:y1, x0:x1] = below + (ink - below) * alpha
         self._inked = _union(self._inked, box)
         self._unsynced = _union(self._unsynced, box)
+        self._mark_changed(box)
+
+    def _mark_changed(self, box: Box) -> None:
+        """The image differs in `box`: for the next sync and for every reader."""
         self._image_stale = _union(self._image_stale, box)
+        for key, unread in self._unread.items():
+            self._unread[key] = _union(unread, box)
 
 
 def _union(a: Box | None, b: Box) -> Box:
