@@ -19,6 +19,7 @@ from bridge.core.labels import Prediction
 from bridge.core.language import (
     DEFAULT_THRESHOLD,
     GROUP_GAP_MS,
+    SCHEMA_VERSION,
     Language,
     LanguageError,
     Recogniser,
@@ -156,7 +157,7 @@ def test_the_language_file_round_trips_and_a_changed_file_is_refused():
     with pytest.raises(LanguageError, match="hash"):
         language_from_json(json.dumps(doc))
     for field, value, where in (("classes", [{"name": "colour=red", "examples": []}], "classes[0].name"),
-                                ("format", "pict2audio-drawing", "format"), ("version", 3, "version"),
+                                ("format", "pict2audio-drawing", "format"), ("version", SCHEMA_VERSION + 1, "version"),
                                 ("threshold", "high", "threshold")):
         broken = {**json.loads(text), field: value}
         with pytest.raises(LanguageError) as caught:
@@ -166,14 +167,20 @@ def test_the_language_file_round_trips_and_a_changed_file_is_refused():
         language_from_json(b"\xff\xfe not json")
 
 
-def test_a_version_1_file_loads_with_its_threshold_on_today_s_scale():
+@pytest.mark.parametrize(("version", "default"), [(1, 0.26), (2, 0.3)])
+def test_an_older_file_loads_with_its_threshold_on_today_s_scale(version: int, default: float):
     language = taught(per_class=2)
-    old = {**json.loads(language.to_json()), "version": 1, "threshold": 0.26}
-    del old["hash"]
-    old["hash"] = content_hash(old)
+
+    def older(threshold: float) -> dict:
+        content = {**json.loads(language.to_json()), "version": version, "threshold": threshold}
+        del content["hash"]
+        return {**content, "hash": content_hash(content)}
+
+    old = older(default)
     loaded = language_from_json(json.dumps(old))
     assert loaded.classes == language.classes and loaded.threshold == DEFAULT_THRESHOLD
-    assert loaded.hash != old["hash"] and json.loads(loaded.to_json())["version"] == 2  # it plays differently
+    assert loaded.hash != old["hash"] and json.loads(loaded.to_json())["version"] == SCHEMA_VERSION  # plays differently
+    assert language_from_json(json.dumps(older(default / 2))).threshold == pytest.approx(DEFAULT_THRESHOLD / 2)
     with pytest.raises(LanguageError, match="hash"):
         language_from_json(json.dumps({**old, "threshold": 0.2}))
 

@@ -16,16 +16,17 @@ replay groups exactly as the live session did.
 
 The language file (JSON, written atomically by the adapters):
 
-    {"format": "pict2audio-language", "version": 2, "threshold": 0.3,
+    {"format": "pict2audio-language", "version": 3, "threshold": 0.34,
      "classes": [{"name": "timbre=brass",
                   "examples": [{"source": "timbre=brass/1.json", "strokes": [[[x, y], ...], ...]}, ...]}],
      "hash": "sha256:..."}
 
 `strokes` are outlines: unit box, resampled, rounded to 1e-4. `hash` is the sha256 of the canonical JSON of
 everything else; a drawing records it so a replay can tell whether it plays with the same language.
-A version 1 file (the same outlines, distances on another scale) is read with its threshold scaled by
-`V1_THRESHOLD_SCALE` (its default becomes today's) and is then a version 2 language: its hash changes, so a
-replay of a drawing played with it says the language differs, as its gestures may.
+A file of an older version (the same outlines, distances on another scale) is read with its threshold
+scaled by today's default over that version's (`OLD_DEFAULT_THRESHOLDS`: its default becomes today's) and is
+then a language of today's version: its hash changes, so a replay of a drawing played with it says the
+language differs, as its gestures may.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from bridge.core.errors import BridgeError, LabelError
 from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, Prediction, check_class
 
 FORMAT_NAME = "pict2audio-language"
-SCHEMA_VERSION = 2
-DEFAULT_THRESHOLD = 0.3  # measured: benchmarks/language_accuracy.py, docs/language.md
-V1_THRESHOLD_SCALE = DEFAULT_THRESHOLD / 0.26  # a version 1 file's threshold (default 0.26) on today's scale
+SCHEMA_VERSION = 3
+DEFAULT_THRESHOLD = 0.34  # measured: benchmarks/language_accuracy.py, docs/language.md
+OLD_DEFAULT_THRESHOLDS = {1: 0.26, 2: 0.3}  # per older schema version, its default: its scale
 THRESHOLD_RANGE = (0.01, 10.0)
 GROUP_GAP_MS = 1000.0
 GROUP_REACH_PX = 8.0
@@ -202,8 +203,10 @@ def language_from_json(text: str | bytes) -> Language:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise LanguageError("format", f"expected {FORMAT_NAME!r}; is this a language written by `teach`?")
     version = doc.get("version")
-    if version not in (1, SCHEMA_VERSION) or isinstance(version, bool):
-        raise LanguageError("version", f"expected schema version {SCHEMA_VERSION} (or 1), got {version!r}")
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or (version != SCHEMA_VERSION and version not in OLD_DEFAULT_THRESHOLDS)):
+        older = ", ".join(str(v) for v in OLD_DEFAULT_THRESHOLDS)
+        raise LanguageError("version", f"expected schema version {SCHEMA_VERSION} (or {older}), got {version!r}")
     classes = doc.get("classes")
     if not isinstance(classes, list) or len(classes) > MAX_CLASSES:
         raise LanguageError("classes", f"expected a list of at most {MAX_CLASSES} classes")
@@ -215,9 +218,10 @@ def language_from_json(text: str | bytes) -> Language:
     if stored != content_hash({**language._content(), "version": version}):
         raise LanguageError("hash", f"{stored!r} does not match the content: the file was changed after it was "
                                     "written; teach it again (or restore it)")
-    if version == 1:
+    if version in OLD_DEFAULT_THRESHOLDS:
         low, high = THRESHOLD_RANGE
-        return replace(language, threshold=min(max(round(language.threshold * V1_THRESHOLD_SCALE, 4), low), high))
+        scaled = language.threshold * DEFAULT_THRESHOLD / OLD_DEFAULT_THRESHOLDS[version]
+        return replace(language, threshold=min(max(round(scaled, 4), low), high))
     return language
 
 

@@ -19,9 +19,10 @@ looks the same) and how sharply the line turns there, at two scales. It is the s
 nearest-neighbour ("chamfer") distance, the smallest over the candidate turned by -20, 0 and 20 degrees
 (`ROTATIONS_DEG`; the examples themselves cover the angles between) and its mirror image, plus
 penalties for global differences that points alone miss: how many times the line winds round (a spiral vs a
-circle), how open it is, how flat it is, how many separate paths it has and how sharp its turns are (a
-zigzag's corners vs a wave's crests, whatever their number). Computed for all templates with a few small
-matrix products (`bench --only language`).
+circle), how open it is, how flat it is, how many separate paths it has, how sharp its turns are (a
+zigzag's corners vs a wave's crests, whatever their number) and whether it runs straight from one turning
+point to the next or eases into them (`_ease`: a zigzag vs a wave again, whatever their number of teeth or
+periods). Computed for all templates with a few small matrix products (`bench --only language`).
 
 A mark smaller than `MIN_SIZE_PX` (a dab) has no shape. A straight mark ("line-like": no point further
 than `LINE_DEVIATION` of its length from its axis, the instrument's ordinary note) only matches templates
@@ -49,13 +50,17 @@ TANGENT_WEIGHT = 0.15
 TURN_WEIGHT = 0.4
 WIDE_TURN_STEPS = 8  # ... and over 8 steps
 WIDE_TURN_WEIGHT = 0.4
-WINDING_WEIGHT = 0.15  # per turn of winding, counted from 0.6 to 3 turns (0.6: any open figure)
-WINDING_RANGE = (0.6, 3.0)
+WINDING_WEIGHT = 0.15  # per turn of winding, counted from 0.6 to 2 turns (0.6: any open figure)
+WINDING_RANGE = (0.6, 2.0)  # from 2 turns on a spiral is a spiral, as a zigzag is a zigzag whatever its teeth
 OPENNESS_WEIGHT = 0.05
-FLATNESS_WEIGHT = 0.3
+FLATNESS_WEIGHT = 0.15
 PATHS_WEIGHT = 0.03  # when the numbers of separate paths differ
 SHARPNESS_TOLERANCE = 0.03  # corners: the simplified path within this share of the larger side
 SHARPNESS_WEIGHT = 0.3
+EASE_HYSTERESIS = 0.25  # a turning point: the line comes back this share of the mark's width across its axis
+EASE_POINTS = 16
+EASE_WEIGHT = 1.5
+EASE_CAP = 0.06  # a difference of ease counts up to this (a zigzag's from a wave's); beyond it is noise
 DECIMALS = 4
 FEATURES = 6  # per point: x, y, direction (2), turn, wide turn
 
@@ -88,6 +93,7 @@ class Features:
     paths: int  # separate paths once strokes whose ends meet are joined
     line_like: bool
     sharpness: float  # 0..1, `_sharpness`
+    ease: float  # `_ease`
 
 
 def outline(strokes: Sequence[np.ndarray]) -> Outline | None:
@@ -132,9 +138,10 @@ def features(shape: Outline) -> Features:
     arcs = [_arc(path) for path in paths]
     longest = max(range(len(arcs)), key=lambda i: arcs[i][-1])
     gap = float(np.linalg.norm(paths[longest][-1] - paths[longest][0]))
-    flatness, line_like = _spread(dense[:, :2])
+    flatness, line_like, across = _spread(dense[:, :2])
     return Features(cloud, winding=_winding(paths, arcs), openness=gap / max(arcs[longest][-1], 1e-9),
-                    flatness=flatness, paths=len(paths), line_like=line_like, sharpness=_sharpness(paths))
+                    flatness=flatness, paths=len(paths), line_like=line_like, sharpness=_sharpness(paths),
+                    ease=_ease(paths, arcs, across))
 
 
 def joined(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -223,6 +230,57 @@ def _sharpness(paths: Sequence[np.ndarray]) -> float:
     return float((every**2).sum()) / total / math.pi if total > 0 else 0.0
 
 
+def _ease(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], across: np.ndarray) -> float:
+    """How the line eases into and out of its turning points: 0 when it runs straight from one to the next.
+
+    Across the mark's axis (`across`: the unit vector of its minor principal direction) the line goes to and
+    fro. Between two turning points (`_turning_points`) a zigzag runs straight: how far across it has come
+    grows evenly with its length so far (`arcs`); a wave or a circle eases out of one crest and into the next.
+    Each stretch between turning points is scaled to run from 0 to 1 across and along; its ease is the mean
+    gap between how far across and how far along it has come, at EASE_POINTS points along; the mark's, the
+    mean over its stretches weighted by their lengths. The number of teeth or periods does not change it, nor
+    how tall a zigzag's teeth are: a zigzag is about 0.01, a wave 0.03-0.1 (the steeper, the straighter it
+    runs from crest to crest), a circle 0.1."""
+    offsets = [path @ across for path in paths]
+    every = np.concatenate(offsets)
+    hysteresis = EASE_HYSTERESIS * float(every.max() - every.min())
+    along = np.linspace(0.0, 1.0, EASE_POINTS)
+    eases, lengths = [], []
+    for arc, offset in zip(arcs, offsets):
+        turns = np.array(_turning_points(offset.tolist(), hysteresis))
+        start, end = turns[:-1], turns[1:]
+        length, rise = arc[end] - arc[start], offset[end] - offset[start]
+        kept = (end - start >= 2) & (length > 0) & (rise != 0)
+        start, length, rise = start[kept], length[kept], rise[kept]
+        at = arc[start][:, None] + length[:, None] * along[None, :]  # (stretches, EASE_POINTS) along the path
+        risen = (np.interp(at, arc, offset) - offset[start][:, None]) / rise[:, None]
+        eases.append(np.abs(risen - along[None, :]).mean(axis=1))
+        lengths.append(length)
+    weights = np.concatenate(lengths)
+    return float(np.average(np.concatenate(eases), weights=weights)) if weights.sum() > 0 else 0.0
+
+
+def _turning_points(values: list[float], hysteresis: float) -> list[int]:
+    """The indices where `values` turns back (an extreme it then leaves by more than `hysteresis`), and its
+    two ends."""
+    points = [0]
+    top = bottom = 0
+    going = 0  # 1: up towards a top, -1: down towards a bottom, 0: not known yet
+    for i, value in enumerate(values):
+        if value > values[top]:
+            top = i
+        if value < values[bottom]:
+            bottom = i
+        if going >= 0 and values[top] - value > hysteresis:
+            points.append(top)
+            going, bottom = -1, i
+        elif going <= 0 and value - values[bottom] > hysteresis:
+            points.append(bottom)
+            going, top = 1, i
+    points.append(len(values) - 1)
+    return sorted(set(points))
+
+
 def _arc(stroke: np.ndarray) -> np.ndarray:
     """Cumulative length along a stroke, from 0."""
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
@@ -230,7 +288,9 @@ def _arc(stroke: np.ndarray) -> np.ndarray:
 
 def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
     """How many times the paths wind round (|signed turning| summed over paths, in turns), on POINTS
-    points spread over the mark, clipped to WINDING_RANGE: a circle 1, a spiral 2-3, open figures 0.6."""
+    points spread over the mark, clipped to WINDING_RANGE: a circle 1, a spiral 1.5-2 (and any more turns 2),
+    open figures 0.6. How many turns a spiral has is a hand's habit, like a zigzag's number of teeth: what
+    sets a spiral apart is that it winds round more than once."""
     total_length = sum(float(arc[-1]) for arc in arcs)
     total = 0.0
     for path, arc in zip(paths, arcs):
@@ -242,9 +302,9 @@ def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
     return float(np.clip(total, *WINDING_RANGE))
 
 
-def _spread(points: np.ndarray) -> tuple[float, bool]:
-    """(minor / major spread of the points, whether every point lies within LINE_DEVIATION of the major axis),
-    from the 2x2 covariance in closed form."""
+def _spread(points: np.ndarray) -> tuple[float, bool, np.ndarray]:
+    """(minor / major spread of the points, whether every point lies within LINE_DEVIATION of the major axis,
+    the unit vector across that axis), from the 2x2 covariance in closed form."""
     centred = points - points.mean(axis=0)
     xx, yy, xy = (centred[:, 0] ** 2).mean(), (centred[:, 1] ** 2).mean(), (centred[:, 0] * centred[:, 1]).mean()
     half_sum, root = (xx + yy) / 2, math.hypot((xx - yy) / 2, xy)
@@ -253,7 +313,8 @@ def _spread(points: np.ndarray) -> tuple[float, bool]:
     angle = 0.5 * math.atan2(2 * xy, xx - yy)  # of the major axis
     along = centred[:, 0] * math.cos(angle) + centred[:, 1] * math.sin(angle)
     across = centred[:, 1] * math.cos(angle) - centred[:, 0] * math.sin(angle)
-    return flatness, float(np.abs(across).max()) <= LINE_DEVIATION * max(float(np.ptp(along)), 1e-9)
+    line_like = float(np.abs(across).max()) <= LINE_DEVIATION * max(float(np.ptp(along)), 1e-9)
+    return flatness, line_like, np.array([-math.sin(angle), math.cos(angle)])
 
 
 @dataclass(frozen=True)
@@ -269,6 +330,7 @@ class TemplateSet:
     paths: np.ndarray
     line_like: np.ndarray
     sharpness: np.ndarray
+    ease: np.ndarray
 
     def __len__(self) -> int:
         return len(self.winding)
@@ -279,7 +341,7 @@ class TemplateSet:
                 else np.zeros((0, FEATURES), np.float32))
         return cls(flat, (flat**2).sum(axis=1),
                    *(np.array([getattr(f, name) for f in items]) for name in
-                     ("winding", "openness", "flatness", "paths", "line_like", "sharpness")))
+                     ("winding", "openness", "flatness", "paths", "line_like", "sharpness", "ease")))
 
 
 _ANGLES = np.radians(np.array(ROTATIONS_DEG))
@@ -342,4 +404,5 @@ def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
     total += FLATNESS_WEIGHT * np.abs(templates.flatness - candidate.flatness)
     total += PATHS_WEIGHT * (templates.paths != candidate.paths)
     total += SHARPNESS_WEIGHT * np.abs(templates.sharpness - candidate.sharpness)
+    total += EASE_WEIGHT * np.minimum(np.abs(templates.ease - candidate.ease), EASE_CAP)
     return np.where(templates.line_like == candidate.line_like, total, np.inf)
