@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections.abc import Iterator
@@ -29,6 +30,16 @@ def shared_data() -> Path:
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the user's real config."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "xdg-config"))
+
+
+@pytest.fixture(autouse=True)
+def _collector_back_on() -> Iterator[None]:
+    """A canvas turns automatic garbage collection off while it runs (bridge/app/garbage.py): every test leaves
+    it on again, so no test runs the rest of the suite without a collector."""
+    yield
+    if not gc.isenabled():
+        gc.enable()
+        pytest.fail("the test left automatic garbage collection off (a canvas not closed?)")
 
 
 @pytest.fixture

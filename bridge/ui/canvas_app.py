@@ -32,6 +32,7 @@ from typing import Any
 import pygame
 
 from bridge.adapters.drawing_files import DEFAULT_FOLDER, default_drawing_path, load_drawing_file, save_drawing
+from bridge.app.garbage import GarbagePacer
 from bridge.core.bank import CANVAS_REGISTER, REGISTERS, register_name
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.errors import BridgeError, LabelError
@@ -143,6 +144,7 @@ class CanvasApp:
         self.frame_interval_ms: deque[float] = deque(maxlen=50_000)
         self._last_frame_start: float | None = None
         self._frame_errors: set[str] = set()
+        self.garbage = GarbagePacer()  # collects between strokes, not in the middle of a pen event
         self._counters = _Counters()
         self.renderer: Renderer | None = None
         self._ink: InkLayer | None = None
@@ -183,11 +185,13 @@ class CanvasApp:
         pygame.key.stop_text_input()
         self.renderer = Renderer()
         self._ink = InkLayer()
+        self.garbage.start()
         self.running = True
         return self
 
     def close(self) -> None:
         self.running = False
+        self.garbage.stop()
         self.link.close()
         pygame.display.quit()
 
@@ -220,6 +224,7 @@ class CanvasApp:
                 next_frame += period
                 if next_frame < now:  # fell behind: do not try to catch up with a burst
                     next_frame = now + period
+            self.garbage.tick(idle=not self.drawing and self.link.idle(0.0))
 
     def _wait(self, frame_at: float) -> list[pygame.event.Event]:
         """The input events, as soon as there are any, or none when the frame at `frame_at` (perf_counter s)
