@@ -327,6 +327,28 @@ def test_sounds_are_decoded_once_per_path_and_the_cache_is_bounded(mixer, tones)
     audio.close()
 
 
+def test_preloading_decodes_ahead_of_the_first_play_within_its_limits(mixer, tones, tmp_path):
+    """preload(paths) fills the cache in order, skips (and names once) an unreadable file, stops at max_cached
+    and at its byte budget, and a preloaded sound plays from the cache without being decoded again."""
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    audio = LocalAudio(voices=4, max_cached=3)
+    assert audio.open()
+    decoded = audio.preload([tones["short"], str(broken), tones["long0"], tones["long1"], tones["long2"]])
+    assert audio.preloaded.is_set() and decoded == 3
+    assert audio.cached_paths == (tones["short"], tones["long0"], tones["long1"])
+    os.remove(tones["long0"])  # a preloaded sound plays from the cache: its file is not read again
+    play(audio, tones["long0"], 1)
+    assert length_on(audio.channel_of(1)) == LONG_S[0] and audio.cached_paths[-1] == tones["long0"]
+    audio.close()
+    one_second = 44100 * 2 * 2  # bytes of one second in the mixer's default format
+    small = LocalAudio(voices=4)
+    assert small.open()
+    assert small.preload([tones["short"], tones["long1"], tones["long2"]], budget_bytes=one_second) == 2
+    assert small.cached_paths == (tones["short"], tones["long1"])  # the budget was spent by long1
+    small.close()
+
+
 @pytest.mark.parametrize("kwargs", [{"voices": 0}, {"voices": 65}, {"voices": True}, {"voices": 2.0},
                                     {"voices": "4"}, {"fade_ms": -1}, {"fade_ms": 0.5}])
 def test_bad_settings_are_a_clear_error(kwargs):

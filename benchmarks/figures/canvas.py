@@ -11,8 +11,9 @@ matched), the OSC encoding and the send. Arrival is the kernel's receive timesta
 the GIL (a receiver such as Pd runs in its own process); that wait is noted beside it.
 The session is the real one (model, matcher, OSC sender, local playback on SDL's dummy audio driver)
 with the default bank's notes played BENCH_NOTE_REPEATS times over, so 16 voices (the voice limit)
-sound while it measures: unmeasured strokes first bring the mixer to 16 sounding voices (and warm every
-path), then each stroke's pen down steals the oldest voice, as it does when a composer draws fast.
+sound while it measures: once the session has preloaded the bank's samples, unmeasured strokes bring the
+mixer to 16 sounding voices (and warm every path), then each stroke's pen down steals the oldest voice, as
+it does when a composer draws fast.
 `pen_down_to_play_ms`: the pen-down events of that run alone (onset down: the voice sounds at once).
 `frame_ms`: the time to build and present each frame during the measured strokes (60 fps needs
 <= 16.7 ms); the frame-to-frame interval is noted beside it, and how many voices the local mixer was
@@ -163,6 +164,8 @@ class _Driver:
                 raise RuntimeError(f"the session did not start: {self.app.link.error}")
             audio = self.app.link.parts.audio
             self.voice_limit = audio.voices if audio is not None and audio.enabled else 0
+            if audio is not None and not audio.preloaded.wait(60.0):
+                raise RuntimeError("local playback did not finish preloading the bank within 60 s")
             stroke = 0
             while stroke < WARM_UP_STROKES and self._sounding() < self.voice_limit:
                 self._stroke(stroke)

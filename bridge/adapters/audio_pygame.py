@@ -9,6 +9,10 @@ no stroke and behaves like any other id). Up to `voices` voices sound at once, e
   the new one starts at once.
 - `/pict2audio/voice/stop`: that voice fades out; `/pict2audio/clear`: every voice fades out.
 
+Samples are decoded once and cached (least recently used dropped first); `preload(paths)`, run on a thread of
+its own when the session starts, decodes the bank's samples ahead of their first play (up to `max_cached`
+sounds or PRELOAD_BYTES of decoded audio), as a sampler loads its instruments before the show.
+
 A slot is a PAIR of mixer channels: one pygame Channel cannot fade one sound out while it plays the next, so a
 retriggered or stolen voice's new sound starts on the slot's other channel and the cut one fades on its own.
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +43,7 @@ DEFAULT_VOICES = 16
 DEFAULT_FADE_MS = 30  # long enough to avoid a click, short enough that a cut voice stops at once to the ear
 MAX_FADE_MS = 10_000
 PLAYED_KEPT = 100
+PRELOAD_BYTES = 128 * 1024 * 1024  # decoded audio preloaded at the start: about 12 minutes at 44.1 kHz stereo
 
 
 @dataclass
@@ -70,6 +75,12 @@ def _int_arg(args: tuple[Any, ...], index: int) -> int:
     return value
 
 
+def _decoded_bytes(mixer: Any, sound: Any) -> int:
+    """The memory a decoded Sound takes in the mixer's format."""
+    frequency, sample_format, channels = mixer.get_init() or (44100, -16, 2)
+    return int(sound.get_length() * frequency * channels * abs(sample_format) // 8)
+
+
 class LocalAudio:
     """Plays the engine's voices on pygame.mixer; Sounds are cached by path (each file decoded once).
 
@@ -94,6 +105,9 @@ class LocalAudio:
         self._by_voice: dict[int, int] = {}  # voice id -> slot index
         self._triggers = 0
         self._lock = threading.Lock()  # the engine thread plays; a HUD may read sounding() from another thread
+        self._cache_lock = threading.Lock()  # the decoded sounds: played on the playback thread, preloaded on another
+        self._preload_lock = threading.Lock()  # held while preload() decodes a file
+        self.preloaded = threading.Event()  # set when preload() has finished
         self._handlers: dict[str, Callable[[tuple[Any, ...]], None]] = {
             PLAY_ADDRESS: self._on_play,
             VOICE_STOP_ADDRESS: self._on_voice_stop,
@@ -240,23 +254,63 @@ class LocalAudio:
         else:
             channel.stop()
 
+    def preload(self, paths: Iterable[str], *, budget_bytes: int = PRELOAD_BYTES) -> int:
+        """Decode `paths` into the cache ahead of their first play, in order, until the cache holds max_cached
+        sounds or the preloaded ones `budget_bytes` of decoded audio, so that a first play mid-performance does
+        not decode a file (milliseconds of a core each). For a thread of its own: the cache is shared with
+        the playback thread. Sets `preloaded` when done (also when there is no mixer); returns how many it
+        decoded."""
+        decoded = used = 0
+        try:
+            if not self._init_mixer():
+                return 0
+            for path in paths:
+                with self._cache_lock:
+                    full = len(self._sounds) >= self.max_cached
+                    known = path in self._sounds or path in self._bad_paths
+                if full or used >= budget_bytes:
+                    break
+                if known:
+                    continue
+                with self._preload_lock:  # close() waits for this file, then stops the mixer
+                    mixer = self._mixer
+                    if mixer is None:
+                        break
+                    sound = self._decode(mixer, path)
+                    if sound is not None:
+                        with self._cache_lock:
+                            self._sounds.setdefault(path, sound)
+                        decoded += 1
+                        used += _decoded_bytes(mixer, sound)
+            return decoded
+        finally:
+            self.preloaded.set()
+
     def _sound(self, path: str) -> Any:
         """The decoded Sound of `path` (cached, least recently used dropped first), or None: warned once."""
-        sound = self._sounds.pop(path, None)
+        with self._cache_lock:
+            sound = self._sounds.pop(path, None)
         mixer = self._mixer
         if sound is None and mixer is None:  # closed meanwhile
             return None
         if sound is None:
-            try:
-                sound = mixer.Sound(path)
-            except Exception as exc:  # unreadable file: say so once per path, keep going
-                log.warning("cannot play %s locally: %s", path, exc)
-                self._bad_paths.add(path)
+            sound = self._decode(mixer, path)
+            if sound is None:
                 return None
+        with self._cache_lock:
             while len(self._sounds) >= self.max_cached:
                 self._sounds.pop(next(iter(self._sounds)))
-        self._sounds[path] = sound  # (re)inserted last: the most recently used
+            self._sounds[path] = sound  # (re)inserted last: the most recently used
         return sound
+
+    def _decode(self, mixer: Any, path: str) -> Any:
+        """The file decoded for the mixer, or None (an unreadable file: said once per path, never tried again)."""
+        try:
+            return mixer.Sound(path)
+        except Exception as exc:
+            log.warning("cannot play %s locally: %s", path, exc)
+            self._bad_paths.add(path)
+            return None
 
     # -- read-only view (HUD, tests) ---------------------------------------------------------------------------
 
@@ -275,12 +329,13 @@ class LocalAudio:
             return slot.numbers[slot.active]
 
     def close(self) -> None:
-        """Stop and release the mixer (idempotent)."""
-        with self._lock:
+        """Stop and release the mixer (idempotent); a preload in progress stops after its current file."""
+        with self._preload_lock, self._lock:
             if self.enabled and self._mixer is not None:
                 self._mixer.quit()
             self._mixer = None
-            self._sounds.clear()
+            with self._cache_lock:
+                self._sounds.clear()
             self._slots = []
             self._by_voice.clear()
             self.enabled = False  # closed: later play messages are ignored

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -306,6 +307,8 @@ class _Outputs:
             audio = LocalAudio(voices=config.voices)
             audio.open()  # no device: one warning line now, then a no-op
             audio_feed = BackgroundSink(audio, name="local playback")  # decoding a file never delays the OSC
+            paths = [sample.path for sample in bank.samples]
+            threading.Thread(target=audio.preload, args=(paths,), name="pict2audio-preload", daemon=True).start()
         return cls(sender, audio, audio_feed, _midi_output(config, bank))
 
     def sinks(self) -> list[Sink]:
