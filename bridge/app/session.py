@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -308,12 +309,23 @@ class _Outputs:
             audio.open()  # no device: one warning line now, then a no-op
             audio_feed = BackgroundSink(audio, name="local playback")  # decoding a file never delays the OSC
             paths = [sample.path for sample in bank.samples]
-            threading.Thread(target=audio.preload, args=(paths,), name="pict2audio-preload", daemon=True).start()
+            threading.Thread(target=_preload, args=(audio, paths), name="pict2audio-preload", daemon=True).start()
         return cls(sender, audio, audio_feed, _midi_output(config, bank))
 
     def sinks(self) -> list[Sink]:
         """The outputs as engine sinks, in the order they run: OSC, local audio, MIDI out."""
         return [sink for sink in (self.sender, self.audio_feed, self.midi_out) if sink is not None]
+
+
+def _preload(audio: LocalAudio, paths: list[str]) -> None:
+    """Decode the bank's samples ahead of their first play, at the lowest CPU priority where the OS allows one
+    for a thread (Linux), so that preloading never takes a core from the canvas or the engine."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError as exc:
+            log.debug("preloading at normal priority: %s", exc)
+    audio.preload(paths)
 
 
 def _control_server(config: Config, session: LiveSession) -> OscControlServer | None:
