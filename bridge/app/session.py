@@ -317,12 +317,15 @@ class _Outputs:
         return [sink for sink in (self.sender, self.audio_feed, self.midi_out) if sink is not None]
 
 
+PRELOAD_NICE = 10  # about a tenth of a core's share against normal threads: done in seconds, even on a busy machine
+
+
 def _preload(audio: LocalAudio, paths: list[str]) -> None:
-    """Decode the bank's samples ahead of their first play, at the lowest CPU priority where the OS allows one
-    for a thread (Linux), so that preloading never takes a core from the canvas or the engine."""
+    """Decode the bank's samples ahead of their first play, at a low CPU priority where the OS allows one for a
+    thread (Linux: nice PRELOAD_NICE), so that preloading gives way to the canvas and the engine."""
     if hasattr(os, "setpriority"):
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PRELOAD_NICE)
         except OSError as exc:
             log.debug("preloading at normal priority: %s", exc)
     audio.preload(paths)
