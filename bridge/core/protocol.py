@@ -71,6 +71,9 @@ ADDRESSES: dict[str, Address] = {
 }
 
 
+_ADDRESS_BY_PATH = {address.path: address for address in ADDRESSES.values()}
+
+
 @dataclass(frozen=True)
 class Message:
     """One OSC message; arguments are checked against the address table when built."""
@@ -79,7 +82,7 @@ class Message:
     args: tuple[int | float | str, ...]
 
     def __post_init__(self) -> None:
-        spec = next((a for a in ADDRESSES.values() if a.path == self.address), None)
+        spec = _ADDRESS_BY_PATH.get(self.address)
         if spec is None:
             raise ValueError(f"unknown OSC address {self.address!r}")
         if len(self.args) != len(spec.args):
