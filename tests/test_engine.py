@@ -65,6 +65,21 @@ def test_classification_is_rate_limited_by_drawing_time():
     assert labelled_at == [0, 30, 60, 90]  # pen down, then every 30 ms of drawing time
 
 
+def test_a_pen_released_where_it_was_last_classified_is_not_classified_again():
+    classifier = InkClassifier()
+    engine = Engine(classify=classifier.classify_raster, match=label_matcher)
+    engine.handle(PenDown(t_ms=0, x=20, y=100, color="#000000", width_px=12))
+    assert "labels" in names(engine.handle(PenMove(t_ms=40, x=80, y=100)))
+    calls = classifier.calls
+    engine.handle(PenMove(t_ms=44, x=80, y=100))  # the canvas sends the release point as a move
+    assert names(engine.handle(PenUp(t_ms=44))) == ["stroke/end"]
+    assert classifier.calls == calls
+    engine.handle(PenDown(t_ms=100, x=20, y=200, color="#000000", width_px=12))
+    engine.handle(PenMove(t_ms=140, x=80, y=200))
+    engine.handle(PenMove(t_ms=144, x=82, y=200))  # new ink since the last classification
+    assert names(engine.handle(PenUp(t_ms=144))) == ["labels", "stroke/end"]
+
+
 def test_each_stroke_is_labelled_from_its_own_ink_whatever_else_is_on_the_canvas():
     engine = make_engine()
     big = draw_line(engine, y=60, width_px=28, color="#D00000", n=14, dx=28)  # much more ink, high, string

@@ -51,6 +51,17 @@ def test_an_empty_stroke_then_points_equals_the_whole_stroke():
     assert np.array_equal(live.image(), rasterise(Drawing((stroke,))))
 
 
+def test_a_point_where_the_stroke_already_is_adds_no_ink():
+    raster = CanvasRaster()
+    raster.begin_stroke(Stroke((Point(100, 100, 0),), "#D00000", 9.0))
+    assert raster.extend_stroke([Point(140.5, 120.25, 10)])
+    before = raster.image()
+    assert not raster.extend_stroke([Point(140.5, 120.25, 20), Point(140.5, 120.25, 30)])  # a pen resting, released
+    assert np.array_equal(raster.image(), before)
+    assert raster.extend_stroke([Point(140.5, 120.25, 40), Point(141.0, 120.25, 50)])  # moving on draws again
+    assert not np.array_equal(raster.image(), before)
+
+
 def test_background_and_grid():
     blank = rasterise(Drawing())
     assert tuple(blank[10, 10]) == BACKGROUND_RGB

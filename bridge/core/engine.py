@@ -246,8 +246,8 @@ class Engine:
         assert event.t_ms is not None
         point = Point(event.x, event.y, max(event.t_ms, voice.points[-1].t_ms))
         voice.points.append(point)
-        self.raster.extend_stroke([point])
-        voice.dirty = True
+        if self.raster.extend_stroke([point]):
+            voice.dirty = True
         if point.t_ms - voice.classified_ms < self.config.classify_interval_ms:
             return []
         return self._update_voice(point.t_ms)

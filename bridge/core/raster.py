@@ -99,17 +99,24 @@ class CanvasRaster:
         self._last_point = None
         self.extend_stroke(stroke.points)
 
-    def extend_stroke(self, points: tuple[Point, ...] | list[Point]) -> None:
-        """Add points to the current stroke and update the canvas where they land."""
+    def extend_stroke(self, points: tuple[Point, ...] | list[Point]) -> bool:
+        """Add points to the current stroke and update the canvas where they land; whether the canvas may have
+        changed. A point where the stroke already is (a pen released where it stopped) adds no ink: the round
+        cap of the segment ending there already covers it."""
         if self._stroke is None:
             raise RuntimeError("extend_stroke() before begin_stroke()")
         radius = self._stroke.width_px / 2.0
+        changed = False
         for point in points:
-            start = self._last_point or point
-            box = self._stamp_segment(start, point, radius)
+            start = self._last_point
+            if start is not None and start.x == point.x and start.y == point.y:
+                continue
+            box = self._stamp_segment(start or point, point, radius)
             self._last_point = point
             if box is not None:
                 self._composite(box)
+                changed = True
+        return changed
 
     def draw_stroke(self, stroke: Stroke) -> None:
         self.begin_stroke(stroke)
