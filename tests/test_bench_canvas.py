@@ -65,3 +65,4 @@ def test_bench_canvas_json_reports_the_latencies_at_16_voices():
     assert out["frame_ms_voice_limit"] == 16 and out["frame_ms_voices_sounding_p50"] == 16
     if sys.platform.startswith("linux"):
         assert out["stroke_to_osc_ms_arrival"] == "kernel receive timestamp"
+        assert 0.0 <= out["stroke_to_osc_ms_host_stolen_percent"] < 100.0

@@ -9,6 +9,7 @@ handling it, the hand-over to the engine thread, the engine (the stroke rasteris
 matched), the OSC encoding and the send. Arrival is the kernel's receive timestamp of the datagram
 (SO_TIMESTAMPNS on Linux), so the figure does not include this process's receiving thread waiting for
 the GIL (a receiver such as Pd runs in its own process); that wait is noted beside it.
+On a virtual machine, `host_stolen_percent` notes the share of CPU time the hypervisor took while it measured.
 The session is the real one (model, matcher, OSC sender, local playback on SDL's dummy audio driver)
 with the default bank's notes played BENCH_NOTE_REPEATS times over, so 16 voices (the voice limit)
 sound while it measures: once the session has preloaded the bank's samples (waited for up to a minute; the
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.figures import Figure, percentiles_ms
+from benchmarks.figures import Figure, cpu_ticks, percentiles_ms, stolen_percent
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,7 @@ class _Driver:
         self.measuring = False
         self.preloaded = False  # whether the bank's samples were preloaded before measuring
         self.first_measured_frame = 0
+        self.stolen_percent: float | None = None  # of the machine's CPU time while measuring
         self.missed = 0
         self.error: BaseException | None = None
 
@@ -172,11 +174,13 @@ class _Driver:
                 self._stroke(stroke)
                 stroke += 1
             self.measuring, self.first_measured_frame, self.missed = True, self.app.frames, 0
+            ticks = cpu_ticks()
             while len(self.latency_ms["all"]) < self.events:
                 if self.missed > self.events // 10:
                     raise RuntimeError(f"{self.missed} pen events sent no OSC within 0.5 s")
                 self._stroke(stroke)
                 stroke += 1
+            self.stolen_percent = stolen_percent(ticks)
         except BaseException as exc:
             self.error = exc
         finally:
@@ -324,7 +328,7 @@ def _stroke_to_osc(*, events: int) -> tuple[dict[str, list[float]], dict[str, li
     wait = driver.receiver_wait_ms or [0.0]
     notes = {"session": used[0] if used else "none", "arrival": arrival, "missed": driver.missed,
              "preloaded": driver.preloaded,
-             "load_avg_1min": round(os.getloadavg()[0], 2),
+             "load_avg_1min": round(os.getloadavg()[0], 2), "host_stolen_percent": driver.stolen_percent,
              "hud_p50_ms": hud and hud[0], "receiver_wait_p50_ms": float(np.percentile(wait, 50)),
              "receiver_wait_p99_ms": float(np.percentile(wait, 99)), "voice_limit": driver.voice_limit}
     return driver.latency_ms, frames, notes
