@@ -7,6 +7,11 @@
 Loading checks the metadata against this code (classes, preprocessing version, input shape) and the
 model file against the sha256 the metadata stores; a missing, broken or mismatched model is refused
 with one ModelError that names the file and says how to retrain (bridge.adapters.litert_model).
+
+The model folder also holds the same network exported for narrower bands of the input's columns (its
+metadata's "bands"). An input whose ink lies within such a band is classified by that band's model, which
+gives the whole model's probabilities (bridge.core.column_bands) at a fraction of its work: a dab or a short
+stroke costs a third to two thirds of a whole-canvas call. A folder without bands uses the whole model only.
 """
 
 from __future__ import annotations
@@ -18,8 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from bridge.adapters.litert_model import LiteRTRunner, ModelSpec, load_model_files
+from bridge.adapters.litert_model import (
+    LiteRTRunner,
+    ModelSpec,
+    check_sha256,
+    get_field,
+    load_model_files,
+    read_model_bytes,
+)
 from bridge.adapters.resources import models_dir
+from bridge.core.column_bands import band_widths, column_band
 from bridge.core.labels import Prediction
 from bridge.core.preprocess import PREPROCESSING_VERSION, SUPPORTED_SIZES_PX, Preprocessor
 from bridge.core.raster import CanvasRaster
@@ -51,11 +64,13 @@ SPEC = ModelSpec(
 class ImageClassifier:
     """Classifies canvas images with the committed LiteRT model. Not thread-safe: one per thread."""
 
-    def __init__(self, runner: LiteRTRunner, metadata: dict[str, Any], version: str) -> None:
-        self._runner = runner
+    def __init__(self, runner: LiteRTRunner, metadata: dict[str, Any], version: str,
+                 bands: dict[int, LiteRTRunner] | None = None) -> None:
         self.metadata = metadata
         self.version = version  # short hash of the model file: what produced a prediction
         self.size_px = runner.input_shape[1]
+        self._runners = {**(bands or {}), self.size_px: runner}  # by the width of the columns each reads
+        self._widths = tuple(sorted(self._runners))
         self._preprocess = Preprocessor(self.size_px)  # redoes only what changed since the last canvas
 
     def classify(self, image: np.ndarray) -> Prediction:
@@ -68,7 +83,9 @@ class ImageClassifier:
         return self._predict(self._preprocess.read(raster))
 
     def _predict(self, model_input: np.ndarray) -> Prediction:
-        probs = self._runner.run_one(model_input)
+        start, width = column_band(model_input, self._widths)
+        band = model_input if width == self.size_px else np.ascontiguousarray(model_input[:, start:start + width])
+        probs = self._runners[width].run_one(band)
         return Prediction.from_probabilities(probs["pitch"], probs["volume"], probs["timbre"])
 
 
@@ -79,5 +96,29 @@ def load_image_classifier(model_dir: Path | None = None) -> ImageClassifier:
     runner = LiteRTRunner(files.model_bytes, SPEC, source=files.model_path, expected_input=expected,
                           num_threads=NUM_THREADS)
     version = hashlib.sha256(files.model_bytes).hexdigest()[:12]
-    log.info("image model %s loaded (%s px input)", version, runner.input_shape[1])
-    return ImageClassifier(runner, files.metadata, version)
+    bands = _load_bands(files.model_path.parent, files.metadata, files.metadata_path, runner.input_shape[1])
+    log.info("image model %s loaded (%s px input, bands %s)", version, runner.input_shape[1], sorted(bands))
+    return ImageClassifier(runner, files.metadata, version, bands)
+
+
+def _load_bands(model_dir: Path, metadata: dict[str, Any], metadata_path: Path,
+                size_px: int) -> dict[int, LiteRTRunner]:
+    """The metadata's band models (none when it lists none), each checked against its sha256."""
+    if "bands" not in metadata:
+        return {}
+    runners = {}
+    for i, band in enumerate(get_field(metadata, ("bands",), list, metadata_path, SPEC)):
+        name = f"bands[{i}]"
+
+        def field(key: str, kind: type, band: object = band, name: str = name) -> Any:
+            return get_field({name: band}, (name, key), kind, metadata_path, SPEC)
+
+        width = field("width_px", int)
+        if width not in band_widths(size_px)[:-1]:
+            raise SPEC.error(metadata_path, f"{name}.width_px is {width}, expected one of {band_widths(size_px)[:-1]}")
+        path = model_dir / field("file", str)
+        model = read_model_bytes(path, SPEC)
+        check_sha256(model, field("sha256", str), path, SPEC)
+        runners[width] = LiteRTRunner(model, SPEC, source=path, expected_input=(1, size_px, width, 3),
+                                      num_threads=NUM_THREADS)
+    return runners

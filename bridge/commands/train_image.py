@@ -27,14 +27,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-sizes", default=",".join(map(str, recipe.sizes_px)),
                         help="input sizes to generate data for (comma-separated; must include --size-px)")
     parser.add_argument("--workers", type=int, default=2, help="processes generating data")
+    parser.add_argument("--export-bands", action="store_true",
+                        help="do not train: write the band models of the trained model in --out from its model.keras")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bridge.core.errors import ConfigError
     from bridge.training.image_data import DataRecipe
-    from bridge.training.image_train import TrainConfig, train
+    from bridge.training.image_train import TrainConfig, export_bands, train
 
+    if args.export_bands:
+        print(json.dumps({"out": str(args.out), "bands": export_bands(args.out)}, indent=2))
+        return 0
     sizes = tuple(int(s) for s in str(args.data_sizes).split(",") if s.strip())
     if args.size_px not in sizes:
         raise ConfigError(f"--size-px {args.size_px} must be one of --data-sizes {sizes}")

@@ -41,37 +41,39 @@ class RowShare(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="bridge")
 class PlaceGain(keras.layers.Layer):
-    """[(b, n, n, 1) ink, (b, m, m, 1) gain per place] -> ink times its place's gain.
+    """[(b, h, w, 1) ink, (b, mh, mw, 1) gain per place] -> ink times its place's gain.
 
-    The same as multiplying by the gain upsampled to n x n, as one broadcast multiply: LiteRT
+    The same as multiplying by the gain upsampled to h x w, as one broadcast multiply: LiteRT
     upsamples with TILE, which XNNPACK does not run (two more partitions, 17 us more).
     """
 
     def call(self, inputs):
         ink, gain = inputs
-        n, m = ink.shape[1], gain.shape[1]
-        blocks = ops.reshape(ink, (-1, m, n // m, m, n // m)) * ops.reshape(gain, (-1, m, 1, m, 1))
-        return ops.reshape(blocks, (-1, n, n, 1))
+        (h, w), (mh, mw) = ink.shape[1:3], gain.shape[1:3]
+        blocks = ops.reshape(ink, (-1, mh, h // mh, mw, w // mw)) * ops.reshape(gain, (-1, mh, 1, mw, 1))
+        return ops.reshape(blocks, (-1, h, w, 1))
 
 
 @keras.saving.register_keras_serializable(package="bridge")
 class UpTwo(keras.layers.Layer):
-    """(b, m, m, c) -> (b, n, n, c), each pixel repeated 2x2 and cropped to `size` (nearest upsampling).
+    """(b, mh, mw, c) -> (b, size, width, c), each pixel repeated 2x2 and cropped (nearest upsampling); `width`
+    is `size` unless given.
 
     A broadcast add of zeros instead of UpSampling2D: LiteRT runs that as TILE outside XNNPACK.
     """
 
-    def __init__(self, size: int, **kwargs):
+    def __init__(self, size: int, width: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.size = size
+        self.width = size if width is None else width
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size}
+        return {**super().get_config(), "size": self.size, "width": self.width}
 
     def call(self, x):
-        m, c = x.shape[1], x.shape[3]
-        twice = ops.reshape(x, (-1, m, 1, m, 1, c)) + ops.zeros((1, 1, 2, 1, 2, 1), dtype=x.dtype)
-        return ops.reshape(twice, (-1, 2 * m, 2 * m, c))[:, : self.size, : self.size]
+        mh, mw, c = x.shape[1], x.shape[2], x.shape[3]
+        twice = ops.reshape(x, (-1, mh, 1, mw, 1, c)) + ops.zeros((1, 1, 2, 1, 2, 1), dtype=x.dtype)
+        return ops.reshape(twice, (-1, 2 * mh, 2 * mw, c))[:, : self.size, : self.width]
 
 
 @keras.saving.register_keras_serializable(package="bridge")

@@ -17,7 +17,8 @@ The network is the labelling rule with learned parts: a drawing is labelled by w
 ink is, so each head shares out the ink among its classes. Targets are the ink shares computed by
 `image_data.ink_shares` (soft labels); accuracy is measured on the argmax.
 
-Writes to the output directory: model.keras, model.tflite, metadata.json, confusion_{head}.png and
+Writes to the output directory: model.keras, model.tflite, the same network for narrower bands of the
+input's columns (model_band{width}.tflite, bridge.core.column_bands), metadata.json, confusion_{head}.png and
 training_curves.png. TensorFlow is imported inside functions only.
 """
 
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from bridge.adapters.atomic_write import write_atomically
+from bridge.core.column_bands import band_widths
 from bridge.core.labels import CANVAS_SIZE_PX, CLASSES, HEADS, PITCHES, pitch_for_y
 from bridge.core.preprocess import PREPROCESSING_VERSION, preprocess
 from bridge.training.image_data import DataRecipe, load_split
@@ -86,8 +88,12 @@ def width_window(size_px: int) -> int:
     return 2 * -(-32 // k) + 1
 
 
-def build_model(size_px: int):
-    """The Keras model: input (size_px, size_px, 3) float32, outputs [pitch (12), volume (3), timbre (8)]."""
+def build_model(size_px: int, width_px: int | None = None):
+    """The Keras model: input (size_px, width_px, 3) float32, outputs [pitch (12), volume (3), timbre (8)].
+
+    `width_px` (size_px unless given) makes the same network for a band of the input's columns
+    (bridge.core.column_bands): given the square model's weights, on a band holding all the ink with its
+    context it gives the square model's outputs."""
     import keras
     from keras import layers
 
@@ -95,7 +101,10 @@ def build_model(size_px: int):
 
     if size_px % 25 or size_px > 200:
         raise ValueError(f"the model works on 25x25 places: input size must be 25, 50, 100 or 200 px, got {size_px}")
-    inputs = keras.Input((size_px, size_px, 3), name="absorption")
+    width_px = size_px if width_px is None else width_px
+    if width_px not in band_widths(size_px):
+        raise ValueError(f"a band of columns must be one of {band_widths(size_px)} px wide, got {width_px}")
+    inputs = keras.Input((size_px, width_px, 3), name="absorption")
     block = size_px // 25  # 25x25 places of 16 canvas px
     mean_ink = layers.AveragePooling2D(block, name="mean_ink")(inputs)
     peak_ink = layers.MaxPooling2D(block, name="peak_ink")(inputs)
@@ -203,7 +212,7 @@ def _places(ink_maps, block: int, ink_and_width: list):
     x25 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_a")(x)
     x13 = layers.MaxPool2D(2, padding="same", name="pool")(x25)
     x13 = layers.Conv2D(32, 3, padding="same", activation="relu", use_bias=False, name="conv_b")(x13)
-    up = UpTwo(x25.shape[1], name="up")(x13)
+    up = UpTwo(x25.shape[1], x25.shape[2], name="up")(x13)
     return layers.Concatenate(name="places")([layers.Concatenate(name="context")([x25, up]),
                                               layers.Concatenate(name="ink_and_width")(ink_and_width)])
 
@@ -250,10 +259,11 @@ def train(config: TrainConfig, *, out_dir: Path = DEFAULT_MODEL_DIR, cache_dir: 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tflite = _save_model(model, config.size_px, out_dir)
+    bands = save_band_models(model, config.size_px, out_dir)
     accuracy, confusion = _accuracy(model, tflite, val, config.size_px)
     save_confusion_pngs(confusion, out_dir)
     save_curves_png(history, out_dir / "training_curves.png")
-    metadata = _metadata(config, model, tflite, history, train_seconds, accuracy)
+    metadata = {**_metadata(config, model, tflite, history, train_seconds, accuracy), "bands": bands}
     text = json.dumps(metadata, indent=2) + "\n"
     write_atomically(out_dir / "metadata.json", lambda handle: handle.write(text.encode("utf-8")))
     log.info("wrote %s", out_dir)
@@ -299,6 +309,48 @@ def _save_model(model, size_px: int, out_dir: Path) -> bytes:
     tflite = export_tflite(model, size_px)
     write_atomically(out_dir / "model.tflite", lambda handle: handle.write(tflite))
     return tflite
+
+
+def band_file(width_px: int) -> str:
+    return f"model_band{width_px}.tflite"
+
+
+def save_band_models(model, size_px: int, out_dir: Path) -> list[dict[str, Any]]:
+    """Write the model for each band of columns narrower than the input (bridge.core.column_bands), with the
+    trained model's weights; -> the metadata's "bands" list (width, file, sha256)."""
+    bands = []
+    for width in band_widths(size_px)[:-1]:
+        narrow = build_model(size_px, width)
+        for layer in narrow.layers:
+            if layer.weights:
+                layer.set_weights(model.get_layer(layer.name).get_weights())
+        tflite = export_tflite(narrow, size_px, width)
+        write_atomically(out_dir / band_file(width), lambda handle: handle.write(tflite))  # noqa: B023 (called here)
+        bands.append({"width_px": width, "file": band_file(width), "sha256": hashlib.sha256(tflite).hexdigest()})
+    return bands
+
+
+def export_bands(model_dir: Path = DEFAULT_MODEL_DIR) -> list[dict[str, Any]]:
+    """Write the band models of a trained model folder from its model.keras, and list them in its metadata.
+
+    model.keras must be the network model.tflite was exported from: it is exported again and compared with the
+    metadata's sha256 first (ValueError when they differ)."""
+    import keras
+
+    from bridge.training.image_layers import CUSTOM_OBJECTS
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    metadata = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
+    size_px = int(metadata["input"]["shape"][1])
+    model = keras.saving.load_model(model_dir / "model.keras", custom_objects=CUSTOM_OBJECTS)
+    exported = hashlib.sha256(export_tflite(model, size_px)).hexdigest()
+    if exported != metadata["model_sha256"]:
+        raise ValueError(f"{model_dir / 'model.keras'} does not export to the model.tflite its metadata describes "
+                         f"(sha256 {exported[:12]} against {metadata['model_sha256'][:12]}): train the model again")
+    metadata["bands"] = save_band_models(model, size_px, model_dir)
+    text = json.dumps(metadata, indent=2) + "\n"
+    write_atomically(model_dir / "metadata.json", lambda handle: handle.write(text.encode("utf-8")))
+    return metadata["bands"]
 
 
 def _accuracy(model, tflite: bytes, val: dict[str, np.ndarray], size_px: int) -> tuple[dict[str, Any], dict]:
@@ -350,7 +402,7 @@ def _metadata(config: TrainConfig, model, tflite: bytes, history: dict[str, list
 # ---------------------------------------------------------------- export and evaluation
 
 
-def export_tflite(model, size_px: int) -> bytes:
+def export_tflite(model, size_px: int, width_px: int | None = None) -> bytes:
     """LiteRT flatbuffer of the model for a batch of one (float32 in, three softmax vectors out).
 
     Keras 3's own LiteRT export: converting a tf.function by hand keeps the weights as resource
@@ -362,7 +414,7 @@ def export_tflite(model, size_px: int) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.tflite"
-        spec = tf.TensorSpec((1, size_px, size_px, 3), tf.float32, name="absorption")
+        spec = tf.TensorSpec((1, size_px, width_px or size_px, 3), tf.float32, name="absorption")
         model.export(str(path), format="litert", input_signature=[spec], verbose=False)
         return path.read_bytes()
 
