@@ -62,6 +62,8 @@ def test_bench_canvas_json_reports_the_latencies_at_16_voices():
     assert abs(out["pen_down_to_play_ms"]["n"] - 50) <= out["stroke_to_osc_ms_missed"]
     assert out["stroke_to_osc_ms_session"].startswith("committed model + default bank")
     assert out["stroke_to_osc_ms_preloaded"] in (True, False)
+    calls = out["stroke_to_osc_ms_model_calls_by_width"]  # a pen down and two moves of every stroke classify
+    assert set(calls) == {"28", "52", "76", "100"} and sum(calls.values()) >= 150 - out["stroke_to_osc_ms_missed"]
     assert out["frame_ms_voice_limit"] == 16 and out["frame_ms_voices_sounding_p50"] == 16
     if sys.platform.startswith("linux"):
         assert out["stroke_to_osc_ms_arrival"] == "kernel receive timestamp"

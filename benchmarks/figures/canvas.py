@@ -10,6 +10,8 @@ matched), the OSC encoding and the send. Arrival is the kernel's receive timesta
 (SO_TIMESTAMPNS on Linux), so the figure does not include this process's receiving thread waiting for
 the GIL (a receiver such as Pd runs in its own process); that wait is noted beside it.
 On a virtual machine, `host_stolen_percent` notes the share of CPU time the hypervisor took while it measured.
+`model_calls_by_width` notes how often each band of the image model ran (bridge.core.column_bands): the bench's
+strokes are short, so their classifications run narrow bands; a stroke across the canvas runs the whole model.
 The session is the real one (model, matcher, OSC sender, local playback on SDL's dummy audio driver)
 with the default bank's notes played BENCH_NOTE_REPEATS times over, so 16 voices (the voice limit)
 sound while it measures: once the session has preloaded the bank's samples (waited for up to a minute; the
@@ -157,6 +159,7 @@ class _Driver:
         self.preloaded = False  # whether the bank's samples were preloaded before measuring
         self.first_measured_frame = 0
         self.stolen_percent: float | None = None  # of the machine's CPU time while measuring
+        self.model_calls_by_width: dict[int, int] = {}  # the image model's bands that ran while measuring
         self.missed = 0
         self.error: BaseException | None = None
 
@@ -174,17 +177,21 @@ class _Driver:
                 self._stroke(stroke)
                 stroke += 1
             self.measuring, self.first_measured_frame, self.missed = True, self.app.frames, 0
-            ticks = cpu_ticks()
+            ticks, calls = cpu_ticks(), self._model_calls()
             while len(self.latency_ms["all"]) < self.events:
                 if self.missed > self.events // 10:
                     raise RuntimeError(f"{self.missed} pen events sent no OSC within 0.5 s")
                 self._stroke(stroke)
                 stroke += 1
             self.stolen_percent = stolen_percent(ticks)
+            self.model_calls_by_width = {width: n - calls[width] for width, n in self._model_calls().items()}
         except BaseException as exc:
             self.error = exc
         finally:
             pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    def _model_calls(self) -> dict[int, int]:
+        return dict(getattr(self.app.link.parts.classifier, "calls_by_width", {}))
 
     def _sounding(self) -> int:
         audio = self.app.link.parts.audio
@@ -329,6 +336,7 @@ def _stroke_to_osc(*, events: int) -> tuple[dict[str, list[float]], dict[str, li
     notes = {"session": used[0] if used else "none", "arrival": arrival, "missed": driver.missed,
              "preloaded": driver.preloaded,
              "load_avg_1min": round(os.getloadavg()[0], 2), "host_stolen_percent": driver.stolen_percent,
+             "model_calls_by_width": {str(width): n for width, n in driver.model_calls_by_width.items()},
              "hud_p50_ms": hud and hud[0], "receiver_wait_p50_ms": float(np.percentile(wait, 50)),
              "receiver_wait_p99_ms": float(np.percentile(wait, 99)), "voice_limit": driver.voice_limit}
     return driver.latency_ms, frames, notes

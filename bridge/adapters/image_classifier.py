@@ -71,6 +71,7 @@ class ImageClassifier:
         self.size_px = runner.input_shape[1]
         self._runners = {**(bands or {}), self.size_px: runner}  # by the width of the columns each reads
         self._widths = tuple(sorted(self._runners))
+        self.calls_by_width = dict.fromkeys(self._widths, 0)  # how often each band ran (the bench notes it)
         self._preprocess = Preprocessor(self.size_px)  # redoes only what changed since the last canvas
 
     def classify(self, image: np.ndarray) -> Prediction:
@@ -86,6 +87,7 @@ class ImageClassifier:
         start, width = column_band(model_input, self._widths)
         band = model_input if width == self.size_px else np.ascontiguousarray(model_input[:, start:start + width])
         probs = self._runners[width].run_one(band)
+        self.calls_by_width[width] += 1
         return Prediction.from_probabilities(probs["pitch"], probs["volume"], probs["timbre"])
 
 
