@@ -1,14 +1,15 @@
 """How well a taught language recognises shapes it was never shown, and how well it rejects other marks.
 
-    python benchmarks/language_accuracy.py [--tests 50] [--seeds 3] [--threshold T]
+    python benchmarks/language_accuracy.py [--tests 50] [--seeds 3] [--threshold T] [--confusions]
 
 For each hand of tests/shape_drawings.py (A careful, B loose, C another consistent hand, D a hand with habits
 none of the others has, never used to tune the recogniser) and for teaching with one hand and testing with
-another (A->B, B->A, A->C, C->A, and D with each), a language is taught 1, 3 and 5 examples of
+another (every ordered pair of hands), a language is taught 1, 3 and 5 examples of
 each of the six shapes (circle, zigzag, wave, spiral, triangle, cross; each a class of its own) from one seed,
 then asked about `--tests` new drawings of each shape from another seed, `--seeds` times over. A drawing
 counts as right when it is recognised as its own class (a rejection counts as wrong); "nearest" is the share
-whose nearest class is right, whatever the threshold.
+whose nearest class is right, whatever the threshold. `--confusions` prints, for each pair of hands (3
+examples a class), what the shapes not recognised were taken for (`rejected` beyond the threshold).
 
 Rejection: the same languages (3 examples a class) are shown marks that are none of the shapes (lines and
 wavy notes as they are played, dabs, scribbles, squares, stars, hearts, check marks, arrows, plus signs); the
@@ -38,7 +39,7 @@ from bridge.core.language import DEFAULT_THRESHOLD, Language, Recogniser, exampl
 # One class per shape; the label does not matter to recognition.
 CLASS_OF = dict(zip(SHAPES, ("timbre=brass", "timbre=guitar", "timbre=keyboard", "timbre=organ", "timbre=string",
                              "timbre=vocal")))
-PAIRS = ("AA", "BB", "CC", "AB", "BA", "AC", "CA", "DD", "AD", "BD", "CD", "DA")
+PAIRS = ("AA", "BB", "CC", "AB", "BA", "AC", "CA", "BC", "CB", "DD", "AD", "BD", "CD", "DA", "DB", "DC")
 EXAMPLES = (1, 3, 5)
 THRESHOLDS = (0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32, 0.34, 0.36)
 
@@ -63,10 +64,11 @@ def nearest(recogniser: Recogniser, strokes) -> tuple[str | None, float]:
     return (None, float("inf")) if nearest is None else nearest
 
 
-def accuracy(args: argparse.Namespace) -> tuple[dict, list[float], float]:
-    """{pair: {k: {shape: (right share, nearest share)}}}, the distances of right answers (3 examples), and
-    the longest teaching time."""
+def accuracy(args: argparse.Namespace) -> tuple[dict, list[float], float, dict]:
+    """{pair: {k: {shape: (right share, nearest share)}}}, the distances of right answers (3 examples), the
+    longest teaching time, and {pair: {(shape, taken for): count}} of the shapes not recognised (3 examples)."""
     table: dict = {}
+    confusions: dict = {pair: {} for pair in PAIRS}
     right_distances: list[float] = []
     slowest = 0.0
     for pair in PAIRS:
@@ -87,9 +89,13 @@ def accuracy(args: argparse.Namespace) -> tuple[dict, list[float], float]:
                         right[shape] += hit and distance <= language.threshold
                         if hit and k == 3 and pair[0] == pair[1]:
                             right_distances.append(distance)
+                        if k == 3 and not (hit and distance <= language.threshold):
+                            taken = SHAPES[list(CLASS_OF.values()).index(name)] if name else "no shape"
+                            key = (shape, taken if distance <= language.threshold else "rejected")
+                            confusions[pair][key] = confusions[pair].get(key, 0) + 1
             count = args.seeds * args.tests
             table[pair][k] = {s: (right[s] / count, near[s] / count) for s in SHAPES}
-    return table, right_distances, slowest
+    return table, right_distances, slowest, confusions
 
 
 def rejection(args: argparse.Namespace) -> dict[str, list[float]]:
@@ -110,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=50, help="test drawings per shape and seed")
     parser.add_argument("--seeds", type=int, default=3, help="taught languages per setting")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--confusions", action="store_true", help="what unrecognised shapes were taken for")
     args = parser.parse_args(argv)
-    table, right_distances, slowest = accuracy(args)
+    table, right_distances, slowest, confusions = accuracy(args)
     print(f"recognised as its own class (threshold {args.threshold}); in brackets: nearest class right")
     print("hands   k  " + "  ".join(f"{s:>13s}" for s in SHAPES) + "        all")
     out: dict = {"threshold": args.threshold, "tests": args.tests, "seeds": args.seeds, "accuracy": {}}
@@ -122,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             text = "  ".join(f"{c[0]:6.1%} ({c[1]:4.0%})" for c in cells.values())
             print(f"{pair[0]}->{pair[1]}  {k}  {text}  {mean:6.1%} ({mean_near:.1%})")
             out["accuracy"][f"{pair}/{k}"] = round(float(mean), 4)
+    if args.confusions:
+        print("\nnot recognised (3 examples a class): shape -> taken for: drawings")
+        for pair, found in confusions.items():
+            top = sorted(found.items(), key=lambda item: -item[1])
+            print(f"{pair[0]}->{pair[1]}  " + ", ".join(f"{s}->{t}: {n}" for (s, t), n in top))
     unrelated = rejection(args)
     right = np.array(right_distances)
     print("\nrejection (3 examples a class, same hand): false reject of right shapes, false accept per mark")

@@ -63,6 +63,8 @@ EASE_WEIGHT = 1.5
 EASE_CAP = 0.06  # a difference of ease counts up to this (a zigzag's from a wave's); beyond it is noise
 DECIMALS = 4
 FEATURES = 6  # per point: x, y, direction (2), turn, wide turn
+_EASE_ALONG = np.linspace(0.0, 1.0, EASE_POINTS)
+_FEW = 24  # `_simplified`: a stretch of at most this many points is searched in a Python loop
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,13 +183,13 @@ def _local(path: np.ndarray) -> np.ndarray:
     the wider one."""
     k = len(path)
     index = np.arange(k)
-    back, ahead = np.clip(index - TANGENT_STEPS, 0, k - 1), np.clip(index + TANGENT_STEPS, 0, k - 1)
+    back, ahead = np.maximum(index - TANGENT_STEPS, 0), np.minimum(index + TANGENT_STEPS, k - 1)
     chord = path[ahead] - path[back]
     angle = np.arctan2(chord[:, 1], chord[:, 0])
     turns = []
     for steps in (TURN_STEPS, WIDE_TURN_STEPS):
-        before = path - path[np.clip(index - steps, 0, k - 1)]
-        after = path[np.clip(index + steps, 0, k - 1)] - path
+        before = path - path[np.maximum(index - steps, 0)]
+        after = path[np.minimum(index + steps, k - 1)] - path
         turns.append(np.abs(np.arctan2(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0],
                                        (before * after).sum(axis=1))))
     return np.column_stack([path, TANGENT_WEIGHT * np.cos(2 * angle), TANGENT_WEIGHT * np.sin(2 * angle),
@@ -198,18 +200,26 @@ def _simplified(path: np.ndarray, tolerance: float) -> np.ndarray:
     """The path's corners (Douglas-Peucker): the fewest of its points that keep every point within
     `tolerance` of the polyline through them."""
     x, y = path[:, 0], path[:, 1]
+    xs, ys = x.tolist(), y.tolist()
     kept = [0, len(path) - 1]
     todo = [(0, len(path) - 1)]
     while todo:
         a, b = todo.pop()
         if b - a < 2:
             continue
-        cx, cy = x[b] - x[a], y[b] - y[a]
+        cx, cy = xs[b] - xs[a], ys[b] - ys[a]
         length = math.hypot(cx, cy)
-        dx, dy = x[a + 1:b] - x[a], y[a + 1:b] - y[a]
-        off = np.abs(dx * cy - dy * cx) / length if length > 0 else np.hypot(dx, dy)
-        i = int(off.argmax())
-        if off[i] > tolerance:
+        if b - a <= _FEW:  # a few points: a loop is faster than numpy's calls, and computes the same
+            offs = [abs((xs[j] - xs[a]) * cy - (ys[j] - ys[a]) * cx) / length if length > 0
+                    else math.hypot(xs[j] - xs[a], ys[j] - ys[a]) for j in range(a + 1, b)]
+            i = max(range(len(offs)), key=offs.__getitem__)
+            farthest = offs[i]
+        else:
+            dx, dy = x[a + 1:b] - xs[a], y[a + 1:b] - ys[a]
+            off = np.abs(dx * cy - dy * cx) / length if length > 0 else np.hypot(dx, dy)
+            i = int(off.argmax())
+            farthest = float(off[i])
+        if farthest > tolerance:
             kept.append(a + 1 + i)
             todo += [(a, a + 1 + i), (a + 1 + i, b)]
     return path[sorted(kept)]
@@ -244,7 +254,7 @@ def _ease(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], across: np.nd
     offsets = [path @ across for path in paths]
     every = np.concatenate(offsets)
     hysteresis = EASE_HYSTERESIS * float(every.max() - every.min())
-    along = np.linspace(0.0, 1.0, EASE_POINTS)
+    along = _EASE_ALONG
     eases, lengths = [], []
     for arc, offset in zip(arcs, offsets):
         turns = np.array(_turning_points(offset.tolist(), hysteresis))
@@ -299,7 +309,7 @@ def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
         dx, dy = np.diff(np.interp(at, arc, path[:, 0])), np.diff(np.interp(at, arc, path[:, 1]))
         turning = np.diff(np.arctan2(dy, dx))
         total += abs(float(((turning + math.pi) % (2 * math.pi) - math.pi).sum())) / (2 * math.pi)
-    return float(np.clip(total, *WINDING_RANGE))
+    return min(max(total, WINDING_RANGE[0]), WINDING_RANGE[1])
 
 
 def _spread(points: np.ndarray) -> tuple[float, bool, np.ndarray]:
