@@ -1,7 +1,9 @@
 """The live canvas: pen event -> OSC datagram, frame time while drawing, and time to the first frame.
 
 `stroke_to_osc_ms`: mouse events are posted into the real pygame event loop (SDL dummy video driver)
-by a driver thread, as a composer draws: pen down, moves every 4 ms, pen up. The latency of an event
+by a driver thread, as a composer draws: pen down, moves every 4 ms, pen up, the strokes in turn about 20,
+60, 120 and 240 px long (ten moves of 2 to 24 px), so the image model's narrow bands and its whole width all
+run (bridge.core.column_bands; noted as `model_calls_by_width`). The latency of an event
 is from `pygame.event.post` to the arrival of the OSC datagram it causes in a loopback UDP socket
 (pen down -> the bundle with /stroke/begin and the voice's /play, a move that is due for
 classification -> /labels, pen up -> /stroke/end). It covers the canvas loop noticing the event, the UI
@@ -10,8 +12,6 @@ matched), the OSC encoding and the send. Arrival is the kernel's receive timesta
 (SO_TIMESTAMPNS on Linux), so the figure does not include this process's receiving thread waiting for
 the GIL (a receiver such as Pd runs in its own process); that wait is noted beside it.
 On a virtual machine, `host_stolen_percent` notes the share of CPU time the hypervisor took while it measured.
-`model_calls_by_width` notes how often each band of the image model ran (bridge.core.column_bands): the bench's
-strokes are short, so their classifications run narrow bands; a stroke across the canvas runs the whole model.
 The session is the real one (model, matcher, OSC sender, local playback on SDL's dummy audio driver)
 with the default bank's notes played BENCH_NOTE_REPEATS times over, so 16 voices (the voice limit)
 sound while it measures: once the session has preloaded the bank's samples (waited for up to a minute; the
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 PEN_MOVE_EVERY_S = 0.004
+MOVE_PX = (2.0, 6.0, 12.0, 24.0)  # per move, stroke by stroke in turn: strokes of about 20 to 240 px
 UNMEASURED_UNTIL_S = 0.020  # see _Driver._stroke
 MEASURED_AFTER_S = 0.031
 ADDRESS_FOR = {"down": b"/pict2audio/play", "move": b"/pict2audio/labels", "up": b"/pict2audio/stroke/end"}
@@ -208,15 +209,15 @@ class _Driver:
 
         layout = self.app.layout()
         y = 20 + (index * 37) % 360
-        x = 30.0
+        x, step = 30.0, MOVE_PX[index % len(MOVE_PX)]
         posted, received = self._timed("down", pygame.MOUSEBUTTONDOWN, layout.from_canvas(x, y))
         for _ in range(2):
             while time.perf_counter() + PEN_MOVE_EVERY_S < posted + UNMEASURED_UNTIL_S:
                 time.sleep(PEN_MOVE_EVERY_S)
-                x += 2.0
+                x += step
                 self._post(pygame.MOUSEMOTION, layout.from_canvas(x, y))
             time.sleep(max(received + MEASURED_AFTER_S - time.perf_counter(), 0.0))
-            x += 2.0
+            x += step
             posted, received = self._timed("move", pygame.MOUSEMOTION, layout.from_canvas(x, y))
         time.sleep(PEN_MOVE_EVERY_S)
         self._timed("up", pygame.MOUSEBUTTONUP, layout.from_canvas(x, y))
