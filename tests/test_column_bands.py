@@ -107,5 +107,9 @@ def test_a_band_model_that_is_not_the_one_trained_is_refused(tmp_path):
     for path in DEFAULT_MODEL_DIR.iterdir():
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "model_band52.tflite").write_bytes((folder / "model_band28.tflite").read_bytes())
-    with pytest.raises(ModelError, match=r"model_band52\.tflite: has sha256 .*replaced after training"):
+    with pytest.raises(ModelError, match=r"model_band52\.tflite: has sha256 .*replaced after training; "
+                                         r"train it with: python run_bridge.py train-image --export-bands"):
+        load_image_classifier(folder)
+    (folder / "model_band52.tflite").unlink()
+    with pytest.raises(ModelError, match=r"model_band52\.tflite: is missing"):
         load_image_classifier(folder)

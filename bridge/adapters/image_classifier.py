@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,9 @@ def _load_bands(model_dir: Path, metadata: dict[str, Any], metadata_path: Path,
         if width not in band_widths(size_px)[:-1]:
             raise SPEC.error(metadata_path, f"{name}.width_px is {width}, expected one of {band_widths(size_px)[:-1]}")
         path = model_dir / field("file", str)
-        model = read_model_bytes(path, SPEC)
-        check_sha256(model, field("sha256", str), path, SPEC)
-        runners[width] = LiteRTRunner(model, SPEC, source=path, expected_input=(1, size_px, width, 3),
+        spec = replace(SPEC, name="image model band", model_file=path.name, retrain=f"{RETRAIN_COMMAND} --export-bands")
+        model = read_model_bytes(path, spec)
+        check_sha256(model, field("sha256", str), path, spec)
+        runners[width] = LiteRTRunner(model, spec, source=path, expected_input=(1, size_px, width, 3),
                                       num_threads=NUM_THREADS)
     return runners
