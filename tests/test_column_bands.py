@@ -12,6 +12,7 @@ from bridge.core.column_bands import band_widths, column_band
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.errors import ModelError
 from bridge.core.labels import PALETTE_HEX
+from bridge.core.preprocess import preprocess
 from bridge.core.raster import CanvasRaster, rasterise
 
 WIDTHS = band_widths(100)  # (28, 52, 76, 100)
@@ -82,8 +83,7 @@ def test_the_band_models_give_the_whole_models_probabilities(classifiers):
     for drawing in canvases:
         image = rasterise(drawing)
         a, b = banded.classify(image), whole.classify(image)
-        x = banded._preprocess(image)
-        used[column_band(x, WIDTHS)[1]] += 1
+        used[column_band(preprocess(image), WIDTHS)[1]] += 1
         for head in ("pitch", "volume", "timbre"):
             pa, pb = getattr(a, f"p_{head}"), getattr(b, f"p_{head}")
             assert np.abs(np.asarray(pa) - np.asarray(pb)).max() <= 1e-4, (drawing, head)

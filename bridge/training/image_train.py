@@ -334,9 +334,10 @@ def export_bands(model_dir: Path = DEFAULT_MODEL_DIR) -> list[dict[str, Any]]:
     """Write the band models of a trained model folder from its model.keras, and list them in its metadata.
 
     model.keras must be the network model.tflite was exported from: it is exported again and compared with the
-    metadata's sha256 first (ValueError when they differ)."""
+    metadata's sha256 first (ModelError when they differ)."""
     import keras
 
+    from bridge.core.errors import ModelError
     from bridge.training.image_layers import CUSTOM_OBJECTS
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -345,8 +346,9 @@ def export_bands(model_dir: Path = DEFAULT_MODEL_DIR) -> list[dict[str, Any]]:
     model = keras.saving.load_model(model_dir / "model.keras", custom_objects=CUSTOM_OBJECTS)
     exported = hashlib.sha256(export_tflite(model, size_px)).hexdigest()
     if exported != metadata["model_sha256"]:
-        raise ValueError(f"{model_dir / 'model.keras'} does not export to the model.tflite its metadata describes "
-                         f"(sha256 {exported[:12]} against {metadata['model_sha256'][:12]}): train the model again")
+        raise ModelError(f"{model_dir / 'model.keras'} does not export to the model.tflite its metadata describes "
+                         f"(sha256 {exported[:12]} against {metadata['model_sha256'][:12]}); train it with: "
+                         f"python run_bridge.py train-image")
     metadata["bands"] = save_band_models(model, size_px, model_dir)
     text = json.dumps(metadata, indent=2) + "\n"
     write_atomically(model_dir / "metadata.json", lambda handle: handle.write(text.encode("utf-8")))
