@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from bridge.adapters.image_classifier import load_image_classifier
+from bridge.adapters.image_classifier import SPEC, ImageClassifier, load_image_classifier
+from bridge.adapters.litert_model import LiteRTRunner, load_model_files
 from bridge.core.drawing import Drawing, Point, Stroke
 from bridge.core.labels import HEADS
 from bridge.core.preprocess import PREPROCESSING_VERSION
@@ -44,6 +45,24 @@ def test_train_image_writes_a_model_the_live_path_loads(tmp_path, shared_data):
     stroke = Stroke(tuple(Point(x, 200.0, x) for x in range(40, 360, 10)), "#000000", 5.0)
     prediction = classifier.classify(rasterise(Drawing((stroke,))))
     assert all(np.isfinite(getattr(prediction, f"p_{h}")).all() for h in HEADS)
+
+    # the band models: written, listed, and giving the whole model's probabilities
+    assert [band["width_px"] for band in meta["bands"]] == [28, 52, 76]
+    files = load_model_files(out, SPEC)
+    whole = ImageClassifier(LiteRTRunner(files.model_bytes, SPEC), files.metadata, "whole")
+    for length in (0, 60, 150):
+        dab_or_line = Stroke((Point(100, 120, 0), Point(100 + length, 130, 50)), "#1E90FF", 9.0)
+        image = rasterise(Drawing((dab_or_line,)))
+        a, b = classifier.classify(image), whole.classify(image)
+        assert all(np.abs(np.asarray(getattr(a, f"p_{h}")) - np.asarray(getattr(b, f"p_{h}"))).max() <= 1e-4
+                   for h in HEADS)
+    assert sum(n for width, n in classifier.calls_by_width.items() if width < 100) == 3
+
+    # --export-bands refuses a model.keras that does not export to the model.tflite the metadata describes
+    (out / "metadata.json").write_text(json.dumps({**meta, "model_sha256": "0" * 64}))
+    proc = subprocess.run([sys.executable, "run_bridge.py", "train-image", "--export-bands", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "does not export to the model.tflite its metadata describes" in proc.stderr
 
 
 def test_generated_data_does_not_depend_on_the_number_of_workers():
