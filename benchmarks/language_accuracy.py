@@ -41,7 +41,7 @@ CLASS_OF = dict(zip(SHAPES, ("timbre=brass", "timbre=guitar", "timbre=keyboard",
                              "timbre=vocal")))
 PAIRS = ("AA", "BB", "CC", "AB", "BA", "AC", "CA", "BC", "CB", "DD", "AD", "BD", "CD", "DA", "DB", "DC")
 EXAMPLES = (1, 3, 5)
-THRESHOLDS = (0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32, 0.34, 0.36)
+THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
 
 
 def teach(hand: str, per_class: int, seed: int, threshold: float) -> tuple[Language, float]:

@@ -167,7 +167,7 @@ def test_the_language_file_round_trips_and_a_changed_file_is_refused():
         language_from_json(b"\xff\xfe not json")
 
 
-@pytest.mark.parametrize(("version", "default"), [(1, 0.26), (2, 0.3)])
+@pytest.mark.parametrize(("version", "default"), [(1, 0.26), (2, 0.3), (3, 0.34)])
 def test_an_older_file_loads_with_its_threshold_on_today_s_scale(version: int, default: float):
     language = taught(per_class=2)
 

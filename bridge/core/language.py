@@ -16,7 +16,7 @@ replay groups exactly as the live session did.
 
 The language file (JSON, written atomically by the adapters):
 
-    {"format": "pict2audio-language", "version": 3, "threshold": 0.34,
+    {"format": "pict2audio-language", "version": 4, "threshold": 3.0,
      "classes": [{"name": "timbre=brass",
                   "examples": [{"source": "timbre=brass/1.json", "strokes": [[[x, y], ...], ...]}, ...]}],
      "hash": "sha256:..."}
@@ -46,9 +46,9 @@ from bridge.core.errors import BridgeError, LabelError
 from bridge.core.labels import CLASSES, HEADS, NO_OVERRIDES, Prediction, check_class
 
 FORMAT_NAME = "pict2audio-language"
-SCHEMA_VERSION = 3
-DEFAULT_THRESHOLD = 0.34  # measured: benchmarks/language_accuracy.py, docs/language.md
-OLD_DEFAULT_THRESHOLDS = {1: 0.26, 2: 0.3}  # per older schema version, its default: its scale
+SCHEMA_VERSION = 4
+DEFAULT_THRESHOLD = 3.0  # measured: benchmarks/language_accuracy.py, docs/language.md
+OLD_DEFAULT_THRESHOLDS = {1: 0.26, 2: 0.3, 3: 0.34}  # per older schema version, its default: its scale
 THRESHOLD_RANGE = (0.01, 10.0)
 GROUP_GAP_MS = 1000.0
 GROUP_REACH_PX = 8.0

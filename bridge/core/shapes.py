@@ -12,17 +12,20 @@ one path, so a triangle in three strokes is the triangle drawn in one), and a mi
 mirror images, a mark and its mirror image are one shape (a language cannot teach them apart); the mirror
 costs a little (`MIRROR_PENALTY`), so of two equally near examples the one drawn the same way wins.
 
-The distance of a candidate to a template (`distances`) is a point-cloud distance in the spirit of $P
+How a candidate differs from a template (`pair_features`): a point-cloud distance in the spirit of $P
 (Vatavu, Anthony and Wobbrock 2012), over `POINTS` points spread evenly along all paths, each point
 carrying its place, the direction of the line through it (as a doubled angle, so a stroke drawn backwards
 looks the same) and how sharply the line turns there, at two scales. It is the symmetric mean
 nearest-neighbour ("chamfer") distance, the smallest over the candidate turned by -20, 0 and 20 degrees
-(`ROTATIONS_DEG`; the examples themselves cover the angles between) and its mirror image, plus
-penalties for global differences that points alone miss: how many times the line winds round (a spiral vs a
-circle), how open it is, how flat it is, how many separate paths it has, how sharp its turns are (a
-zigzag's corners vs a wave's crests, whatever their number) and whether it runs straight from one turning
-point to the next or eases into them (`_ease`: a zigzag vs a wave again, whatever their number of teeth or
-periods). Computed for all templates with a few small matrix products (`bench --only language`).
+(`ROTATIONS_DEG`; the examples themselves cover the angles between) and its mirror image; then how far
+apart global measures are that points alone miss, none of which changes with the number of a pattern's
+repetitions: how many times the line winds round (a spiral vs a circle), how open it is, how flat it is,
+how many separate paths it has, how sharp its turns are (`_sharpness`), whether it runs straight from one
+turning point to the next or eases into them (`_ease`), how sharp it is where it turns back at the scale
+of its own stretches (`_corner`: a zigzag's corners vs a wave's crests, whatever their number and however a
+mouse cut them), and whether it grows away from its centre (`_radii`: a loose spiral vs a circle). The
+distance (`distances`) is what bridge.core.shape_metric, a small learned metric, makes of those
+differences. Computed for all templates with a few small matrix products (`bench --only language`).
 
 A mark smaller than `MIN_SIZE_PX` (a dab) has no shape. A straight mark ("line-like": no point further
 than `LINE_DEVIATION` of its length from its axis, the instrument's ordinary note) only matches templates
@@ -37,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.core import shape_metric
+
 STEP = 1 / 64  # resampling step, as a share of the mark's larger side
 POINTS = 32  # points per mark in the point cloud
 MIN_SIZE_PX = 10.0  # a smaller mark is a dab, not a shape
@@ -50,17 +55,13 @@ TANGENT_WEIGHT = 0.15
 TURN_WEIGHT = 0.4
 WIDE_TURN_STEPS = 8  # ... and over 8 steps
 WIDE_TURN_WEIGHT = 0.4
-WINDING_WEIGHT = 0.15  # per turn of winding, counted from 0.6 to 2 turns (0.6: any open figure)
 WINDING_RANGE = (0.6, 2.0)  # from 2 turns on a spiral is a spiral, as a zigzag is a zigzag whatever its teeth
-OPENNESS_WEIGHT = 0.05
-FLATNESS_WEIGHT = 0.15
-PATHS_WEIGHT = 0.03  # when the numbers of separate paths differ
 SHARPNESS_TOLERANCE = 0.03  # corners: the simplified path within this share of the larger side
-SHARPNESS_WEIGHT = 0.3
 EASE_HYSTERESIS = 0.25  # a turning point: the line comes back this share of the mark's width across its axis
 EASE_POINTS = 16
-EASE_WEIGHT = 1.5
-EASE_CAP = 0.06  # a difference of ease counts up to this (a zigzag's from a wave's); beyond it is noise
+EASE_CLIP = 0.2  # an ease beyond this (a stretch that barely turns back) says no more
+CORNER_SPANS = (0.15, 0.7)  # `_corner`: the turn over these shares of the stretches either side
+CLOUD_CLIP = 2.0
 DECIMALS = 4
 FEATURES = 6  # per point: x, y, direction (2), turn, wide turn
 _EASE_ALONG = np.linspace(0.0, 1.0, EASE_POINTS)
@@ -95,7 +96,10 @@ class Features:
     paths: int  # separate paths once strokes whose ends meet are joined
     line_like: bool
     sharpness: float  # 0..1, `_sharpness`
-    ease: float  # `_ease`
+    ease: float  # `_ease`, clipped to EASE_CLIP
+    corner: float  # `_corner`
+    radius_trend: float  # `_radii`
+    inner_end: float  # `_radii`
 
 
 def outline(strokes: Sequence[np.ndarray]) -> Outline | None:
@@ -141,9 +145,15 @@ def features(shape: Outline) -> Features:
     longest = max(range(len(arcs)), key=lambda i: arcs[i][-1])
     gap = float(np.linalg.norm(paths[longest][-1] - paths[longest][0]))
     flatness, line_like, across = _spread(dense[:, :2])
+    offsets = [path @ across for path in paths]
+    every = np.concatenate(offsets)
+    hysteresis = EASE_HYSTERESIS * float(every.max() - every.min())
+    turns = [np.array(_turning_points(offset.tolist(), hysteresis)) for offset in offsets]
+    trend, inner = _radii(paths[longest], arcs[longest])
     return Features(cloud, winding=_winding(paths, arcs), openness=gap / max(arcs[longest][-1], 1e-9),
                     flatness=flatness, paths=len(paths), line_like=line_like, sharpness=_sharpness(paths),
-                    ease=_ease(paths, arcs, across))
+                    ease=min(_ease(arcs, offsets, turns), EASE_CLIP), corner=_corner(paths, arcs, turns),
+                    radius_trend=trend, inner_end=inner)
 
 
 def joined(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -240,24 +250,20 @@ def _sharpness(paths: Sequence[np.ndarray]) -> float:
     return float((every**2).sum()) / total / math.pi if total > 0 else 0.0
 
 
-def _ease(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], across: np.ndarray) -> float:
+def _ease(arcs: Sequence[np.ndarray], offsets: Sequence[np.ndarray], turning: Sequence[np.ndarray]) -> float:
     """How the line eases into and out of its turning points: 0 when it runs straight from one to the next.
 
-    Across the mark's axis (`across`: the unit vector of its minor principal direction) the line goes to and
-    fro. Between two turning points (`_turning_points`) a zigzag runs straight: how far across it has come
-    grows evenly with its length so far (`arcs`); a wave or a circle eases out of one crest and into the next.
-    Each stretch between turning points is scaled to run from 0 to 1 across and along; its ease is the mean
-    gap between how far across and how far along it has come, at EASE_POINTS points along; the mark's, the
+    Across the mark's axis (`offsets`: each path's points on its minor principal direction) the line goes to
+    and fro. Between two turning points (`turning`, `_turning_points`) a zigzag runs straight: how far across
+    it has come grows evenly with its length so far (`arcs`); a wave or a circle eases out of one crest and
+    into the next. Each stretch between turning points is scaled to run from 0 to 1 across and along; its ease
+    is the mean gap between how far across and how far along it has come, at EASE_POINTS points along; the mark's, the
     mean over its stretches weighted by their lengths. The number of teeth or periods does not change it, nor
     how tall a zigzag's teeth are: a zigzag is about 0.01, a wave 0.03-0.1 (the steeper, the straighter it
     runs from crest to crest), a circle 0.1."""
-    offsets = [path @ across for path in paths]
-    every = np.concatenate(offsets)
-    hysteresis = EASE_HYSTERESIS * float(every.max() - every.min())
     along = _EASE_ALONG
     eases, lengths = [], []
-    for arc, offset in zip(arcs, offsets):
-        turns = np.array(_turning_points(offset.tolist(), hysteresis))
+    for arc, offset, turns in zip(arcs, offsets, turning):
         start, end = turns[:-1], turns[1:]
         length, rise = arc[end] - arc[start], offset[end] - offset[start]
         kept = (end - start >= 2) & (length > 0) & (rise != 0)
@@ -268,6 +274,49 @@ def _ease(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], across: np.nd
         lengths.append(length)
     weights = np.concatenate(lengths)
     return float(np.average(np.concatenate(eases), weights=weights)) if weights.sum() > 0 else 0.0
+
+
+def _corner(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], turning: Sequence[np.ndarray]) -> float:
+    """How sharp the line is where it turns back, at the scale of its own stretches: at each turning point
+    (`turning`, but the ends) the turn between the chords over CORNER_SPANS[0] of the shorter stretch either
+    side, over the turn between the chords over CORNER_SPANS[1] of it, summed over turning points. A corner
+    turns as much over a short span as over a long one (about 0.95), however many teeth and however fast a
+    mouse cut it; a crest turns gradually (a wave 0.7-0.85, a circle or spiral about 0.5). 1 without a
+    turning point."""
+    small = large = 0.0
+    for path, arc, turns in zip(paths, arcs, turning):
+        if len(turns) < 3:
+            continue
+        at = arc[turns]
+        stretch = np.diff(at)
+        span = np.minimum(stretch[:-1], stretch[1:])
+        at = at[1:-1]
+        # one interpolation for every point: the turning points, then each span's points before and after
+        where = np.concatenate([at] + [np.clip(at + sign * share * span, 0.0, arc[-1])
+                                       for share in CORNER_SPANS for sign in (-1.0, 1.0)])
+        x, y = np.interp(where, arc, path[:, 0]), np.interp(where, arc, path[:, 1])
+        k = len(at)
+        for i, share in enumerate((0, 1)):
+            bx, by = x[:k] - x[k * (1 + 2 * i):k * (2 + 2 * i)], y[:k] - y[k * (1 + 2 * i):k * (2 + 2 * i)]
+            ax, ay = x[k * (2 + 2 * i):k * (3 + 2 * i)] - x[:k], y[k * (2 + 2 * i):k * (3 + 2 * i)] - y[:k]
+            turn = float(np.abs(np.arctan2(bx * ay - by * ax, bx * ax + by * ay)).sum())
+            if share == 0:
+                small += turn
+            else:
+                large += turn
+    return small / large if large > 0 else 1.0
+
+
+def _radii(path: np.ndarray, arc: np.ndarray) -> tuple[float, float]:
+    """(how steadily the distance from the path's centre grows or shrinks along it: |correlation| of the two,
+    the nearer end's distance from the centre over the farthest point's). A spiral about (0.8, 0.2), a circle
+    or ellipse (0.2, 0.8) whatever its turns: what sets a loose spiral apart from a circle."""
+    centred = path - path.mean(axis=0)
+    radius = np.sqrt(np.einsum("ij,ij->i", centred, centred))
+    radius_off, arc_off = radius - radius.mean(), arc - arc.mean()
+    spread = math.sqrt(float(radius_off @ radius_off) * float(arc_off @ arc_off))
+    trend = abs(float(radius_off @ arc_off)) / spread if spread > 0 else 0.0
+    return min(trend, 1.0), min(float(radius[0]), float(radius[-1])) / max(float(radius.max()), 1e-9)
 
 
 def _turning_points(values: list[float], hysteresis: float) -> list[int]:
@@ -327,31 +376,35 @@ def _spread(points: np.ndarray) -> tuple[float, bool, np.ndarray]:
     return flatness, line_like, np.array([-math.sin(angle), math.cos(angle)])
 
 
+# The global measures two marks' differences of which `pair_features` gives, after their cloud distance.
+_SCALARS = ("winding", "openness", "flatness", "paths", "sharpness", "ease", "corner", "radius_trend", "inner_end")
+PAIR_FEATURES = ("cloud", *_SCALARS)
+_PATHS = PAIR_FEATURES.index("paths")
+
+
 @dataclass(frozen=True)
 class TemplateSet:
     """Every template's features stacked for `distances`: the clouds flattened to (M * POINTS, FEATURES) float32
-    with their squared norms, and the global measures (M,)."""
+    with their squared norms, whether each is line-like (M,), and the global measures (M, len(_SCALARS))."""
 
     flat: np.ndarray
     norms: np.ndarray
-    winding: np.ndarray
-    openness: np.ndarray
-    flatness: np.ndarray
-    paths: np.ndarray
     line_like: np.ndarray
-    sharpness: np.ndarray
-    ease: np.ndarray
+    scalars: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.winding)
+        return len(self.line_like)
 
     @classmethod
     def of(cls, items: Sequence[Features]) -> TemplateSet:
         flat = (np.concatenate([f.cloud for f in items]).astype(np.float32) if items
                 else np.zeros((0, FEATURES), np.float32))
-        return cls(flat, (flat**2).sum(axis=1),
-                   *(np.array([getattr(f, name) for f in items]) for name in
-                     ("winding", "openness", "flatness", "paths", "line_like", "sharpness", "ease")))
+        return cls(flat, (flat**2).sum(axis=1), np.array([f.line_like for f in items], dtype=bool),
+                   np.array([_scalars(f) for f in items]).reshape(len(items), len(_SCALARS)))
+
+
+def _scalars(found: Features) -> list[float]:
+    return [float(getattr(found, name)) for name in _SCALARS]
 
 
 _ANGLES = np.radians(np.array(ROTATIONS_DEG))
@@ -382,12 +435,21 @@ CHUNK = max((2**18 - 1) // (POINTS * VARIANTS * POINTS * FEATURES), 1)
 
 
 def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
-    """(M,) distance of the candidate to each template; inf where the line-like gate forbids a match.
-
-    float32 (the features carry 4 decimals): the same inputs give the same distances on one machine."""
-    m = len(templates)
-    if m == 0:
+    """(M,) distance of the candidate to each template (`shape_metric`: -log of how likely they are one
+    shape); inf where the line-like gate forbids a match. The same inputs give the same distances on one
+    machine."""
+    if len(templates) == 0:
         return np.zeros(0)
+    found = shape_metric.distances(pair_features(candidate, templates))
+    return np.where(templates.line_like == candidate.line_like, found, np.inf)
+
+
+def pair_features(candidate: Features, templates: TemplateSet) -> np.ndarray:
+    """(M, len(PAIR_FEATURES)): how the candidate differs from each template. The cloud distance: the
+    symmetric mean nearest-neighbour distance of the point clouds (float32: the features carry 4 decimals),
+    the smallest over the candidate turned by ROTATIONS_DEG and mirrored (plus MIRROR_PENALTY), clipped to
+    CLOUD_CLIP; then |difference| of each global measure (for `paths`: 1 if the numbers differ)."""
+    m = len(templates)
     turned = _turned(candidate.cloud).reshape(-1, FEATURES).astype(np.float32)  # (V * n, FEATURES)
     norms = (turned**2).sum(axis=1)
     doubled = -2.0 * turned
@@ -408,11 +470,9 @@ def distances(candidate: Features, templates: TemplateSet) -> np.ndarray:
         by_template += norms[None, :]
         nearest = by_template.reshape(count, POINTS, VARIANTS, POINTS).min(axis=1)  # (c, V, n_c)
         to_template[:, start:start + count] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=2).T
-    total = ((to_template + to_candidate) / 2 + _VARIANT_COST).min(axis=0).astype(np.float64)
-    total += WINDING_WEIGHT * np.abs(templates.winding - candidate.winding)
-    total += OPENNESS_WEIGHT * np.abs(templates.openness - candidate.openness)
-    total += FLATNESS_WEIGHT * np.abs(templates.flatness - candidate.flatness)
-    total += PATHS_WEIGHT * (templates.paths != candidate.paths)
-    total += SHARPNESS_WEIGHT * np.abs(templates.sharpness - candidate.sharpness)
-    total += EASE_WEIGHT * np.minimum(np.abs(templates.ease - candidate.ease), EASE_CAP)
-    return np.where(templates.line_like == candidate.line_like, total, np.inf)
+    cloud = ((to_template + to_candidate) / 2 + _VARIANT_COST).min(axis=0).astype(np.float64)
+    out = np.empty((m, len(PAIR_FEATURES)))
+    out[:, 0] = np.minimum(cloud, CLOUD_CLIP)
+    np.abs(templates.scalars - np.array(_scalars(candidate)), out=out[:, 1:])
+    out[:, _PATHS] = out[:, _PATHS] != 0
+    return out
