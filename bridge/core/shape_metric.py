@@ -16,12 +16,19 @@ _LAYERS = tuple((np.array(w), np.array(b)) for w, b in weights.LAYERS)
 PAIR_FEATURES: tuple[str, ...] = tuple(weights.PAIR_FEATURES)
 
 
+def logits(pairs: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+           layers: tuple[tuple[np.ndarray, np.ndarray], ...]) -> np.ndarray:
+    """(M, P) pair features -> (M,) logits of "one shape" through standardisation and the layers (ReLU between)."""
+    h = (pairs - mean) / scale
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    found: np.ndarray = h[:, 0]
+    return found
+
+
 def distances(pairs: np.ndarray) -> np.ndarray:
     """(M, P) pair features -> (M,) distances: -log(probability of one shape), >= 0 (0: surely one shape)."""
-    h = (pairs - _MEAN) / _SCALE
-    for i, (w, b) in enumerate(_LAYERS):
-        h = h @ w + b
-        if i < len(_LAYERS) - 1:
-            h = np.maximum(h, 0.0)
-    found: np.ndarray = np.logaddexp(0.0, -h[:, 0])
+    found: np.ndarray = np.logaddexp(0.0, -logits(pairs, _MEAN, _SCALE, _LAYERS))
     return found

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.core import shape_metric as core_metric
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -76,12 +78,7 @@ def _gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, decay: fl
 
 
 def logits(model: Fit, pairs: np.ndarray) -> np.ndarray:
-    h = (pairs - model.mean) / model.scale
-    for i, (w, b) in enumerate(model.layers):
-        h = h @ w + b
-        if i < len(model.layers) - 1:
-            h = np.maximum(h, 0.0)
-    return h[:, 0]
+    return core_metric.logits(pairs, model.mean, model.scale, model.layers)
 
 
 def as_module(model: Fit, names: tuple[str, ...], note: str) -> str:
