@@ -3,6 +3,7 @@
     python benchmarks/sound_accuracy.py                          # the held-out test sets of the recipe
     python benchmarks/sound_accuracy.py --soundfont other.sf2    # + every program of another GM soundfont
     python benchmarks/sound_accuracy.py --pitch-notes 300        # + YIN vs pYIN vs the index's pitch, side by side
+    python benchmarks/sound_accuracy.py --model /tmp/m/sound_cnn.tflite  # a model train-sound --out wrote
     python benchmarks/sound_accuracy.py --json
 
 Prints Markdown tables (overall, inside and outside 69..80, per family, octave errors), then with
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--soundfont", action="append", default=[], help="another GM soundfont to measure on")
     parser.add_argument("--pitch-notes", type=int, default=0, help="notes for the YIN/pYIN comparison (0: skip)")
+    parser.add_argument("--model", type=Path, default=MODEL_DIR / MODEL_FILE,
+                        help="the model file (default: the committed one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     tests = with_unseen_subset(test_sets(cfg), cfg)
     for path in args.soundfont:
         tests[f"soundfont:{Path(path).stem}"] = other_soundfont_set(cfg, path)
-    defaults, results = measure(MODEL_DIR / MODEL_FILE, tests)
+    defaults, results = measure(args.model, tests)
     print(f"default methods: {defaults}\n")
     print(sound_eval.format_report(results))
     report = {"default_methods": defaults, "results": results}

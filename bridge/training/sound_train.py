@@ -182,6 +182,34 @@ def _augment(x, rng_seed):
     return tf.maximum(x + (tilt_db * ramp + eq_db) / 50.0, -2.0)
 
 
+TRANSPOSED_SHARE = 0.5  # of the examples, each epoch
+TRANSPOSE_BANDS = 4  # at most; above 1 kHz a mel band is about 0.56 semitone
+
+
+def _transposed(x, rng_seed):
+    """(x moved up or down by 1..TRANSPOSE_BANDS mel bands for TRANSPOSED_SHARE of the examples, 1.0 where moved):
+    the instrument as a sampler plays it off its recorded key, its formants moved with its pitch. The
+    family and level stay; the pitch class does not, so a moved example teaches no pitch."""
+    import tensorflow as tf
+
+    draw = tf.random.stateless_uniform([], seed=rng_seed + 7)
+    bands = tf.random.stateless_uniform([], seed=rng_seed + 8, minval=1, maxval=TRANSPOSE_BANDS + 1, dtype=tf.int32)
+    shift = tf.where(draw < TRANSPOSED_SHARE / 2, bands, tf.where(draw < TRANSPOSED_SHARE, -bands, 0))
+    source = tf.range(INPUT_SHAPE[0]) - shift
+    inside = ((source >= 0) & (source < INPUT_SHAPE[0]))[:, None, None]
+    moved = tf.where(inside, tf.roll(x, shift=shift, axis=0), -2.0)
+    return moved, tf.cast(shift != 0, tf.float32)
+
+
+def _example(features, index, labels, weights, seed):
+    """One training example as the model sees it: augmented, perhaps transposed (then without pitch weight)."""
+    import tensorflow as tf
+
+    rng_seed = tf.stack([seed, seed])
+    x, moved = _transposed(_augment(tf.gather(features, index)[..., None], rng_seed), rng_seed)
+    return x, labels, {**weights, "pitch": weights["pitch"] * (1.0 - moved)}
+
+
 def family_weights(timbre: np.ndarray) -> np.ndarray:
     """Per-sound weight of the timbre loss that gives every family the same total weight."""
     counts = np.bincount(timbre, minlength=len(TIMBRES)).astype(np.float64)
@@ -219,8 +247,7 @@ def train_model(train: FeatureSet, cfg: TrainConfig, seed: int):
     seeds = tf.data.Dataset.random(seed=seed).map(lambda r: tf.cast(r % (2**31 - 8), tf.int32))
     ds = (
         tf.data.Dataset.zip((data, seeds))
-        .map(lambda d, s: (_augment(tf.gather(features, d[0])[..., None], tf.stack([s, s])), d[1], d[2]),
-             num_parallel_calls=1, deterministic=True)
+        .map(lambda d, s: _example(features, d[0], d[1], d[2], s), num_parallel_calls=1, deterministic=True)
         .batch(cfg.batch_size)
         .prefetch(2)
     )
