@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.adapters.audio_features import INPUT_SHAPE
-
-FLOOR = -2.0
+from bridge.adapters.audio_features import INPUT_SHAPE, LOG_MEL_FLOOR
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +19,7 @@ def ramp():
 def band_shift(moved: np.ndarray, original: np.ndarray) -> int:
     """How many bands `moved` is `original` moved by (upwards positive), checked over every band."""
     for shift in range(-INPUT_SHAPE[0] + 1, INPUT_SHAPE[0]):
-        expected = np.full_like(original, FLOOR)
+        expected = np.full_like(original, LOG_MEL_FLOOR)
         if shift >= 0:
             expected[shift:] = original[: INPUT_SHAPE[0] - shift]
         else:

@@ -48,6 +48,8 @@ FMAX_HZ = 8_000.0
 N_FRAMES = 1 + int(SAMPLE_RATE_HZ * CLIP_SECONDS) // HOP_LENGTH
 INPUT_SHAPE: tuple[int, int, int] = (N_MELS, N_FRAMES, 1)
 DB_FLOOR = -100.0  # log-mel floor in dB re a full-scale sine
+DB_PER_UNIT = 50.0  # the log-mel is in dB divided by this
+LOG_MEL_FLOOR = DB_FLOOR / DB_PER_UNIT  # the log-mel of silence: -2
 TRIM_BELOW_PEAK_DB = 40.0  # leading audio quieter than this (re the peak) is dropped
 TRIM_KEEP_S = 0.01  # audio kept before the first sample above the trim threshold
 SILENT_BELOW_DBFS = -90.0  # a file whose peak is below this is "silent"
@@ -477,10 +479,10 @@ def power_spectrogram(clip: np.ndarray) -> np.ndarray:
 
 def log_mel(power: np.ndarray) -> np.ndarray:
     """A power spectrogram (N_FRAMES, bins) -> (N_MELS, N_FRAMES) float32 log-mel: dB re a full-scale sine
-    (floored at DB_FLOOR), divided by 50."""
+    (floored at DB_FLOOR), divided by DB_PER_UNIT."""
     mel = _Tables.mel() @ power.T
     db = 10.0 * np.log10(np.maximum(mel, 10 ** (DB_FLOOR / 10)))
-    return (db / 50.0).astype(np.float32)
+    return (db / DB_PER_UNIT).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION, SoundFeatures
+from bridge.adapters.audio_features import (
+    DB_PER_UNIT,
+    INPUT_SHAPE,
+    LOG_MEL_FLOOR,
+    PREPROCESSING_VERSION,
+    SoundFeatures,
+)
 from bridge.adapters.litert_model import LiteRTRunner, ModelFiles, ModelSpec, get_field, load_model_files
 from bridge.adapters.resources import models_dir
 from bridge.core.audio_levels import fold_pitch, hz_to_midi, midi_to_hz, volume_from_levels
@@ -40,7 +46,6 @@ BATCH = 32
 # The CNN's probabilities are the mean over the note as prepared and delayed by these many log-mel frames
 # (20 ms each; the training shifts notes by 0..3 frames): each view errs on other unheard instruments.
 TIME_SHIFTS: tuple[int, ...] = (0, 2, 4)
-LOG_MEL_FLOOR = -2.0  # audio_features' DB_FLOOR in log-mel units: what a delayed view starts with
 
 # The pitch's second opinion (thresholds read off YIN's misses on the held-out GM programs and NSynth
 # train; measured by `train-sound`, docs/soundbank.md "Measured accuracy").
@@ -92,7 +97,7 @@ def _band_mels() -> np.ndarray:
 
 def spectrum_db(log_mel: np.ndarray) -> np.ndarray:
     """(N_MELS,) dB: per band, the median over the loud frames (within LOUD_FRAMES_DB of the loudest)."""
-    db = log_mel * 50.0  # the log-mel's scale (audio_features.log_mel)
+    db = log_mel * DB_PER_UNIT
     frames = db.max(axis=0)
     return np.median(db[:, frames >= frames.max() - LOUD_FRAMES_DB], axis=1)
 

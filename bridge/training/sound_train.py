@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.adapters.atomic_write import write_atomically
-from bridge.adapters.audio_features import INPUT_SHAPE, PREPROCESSING_VERSION
+from bridge.adapters.audio_features import DB_PER_UNIT, INPUT_SHAPE, LOG_MEL_FLOOR, PREPROCESSING_VERSION
 from bridge.adapters.sound_classifier import (
     CNN_SURE_ABOVE,
     HARMONIC_WITHIN_PEAK_DB,
@@ -164,13 +164,13 @@ def _augment(x, rng_seed):
     import tensorflow as tf
 
     shift = tf.random.stateless_uniform([], seed=rng_seed, minval=0, maxval=4, dtype=tf.int32)
-    floor = tf.fill([INPUT_SHAPE[0], shift, 1], -2.0)
+    floor = tf.fill([INPUT_SHAPE[0], shift, 1], LOG_MEL_FLOOR)
     x = tf.concat([floor, x[:, : INPUT_SHAPE[1] - shift, :]], axis=1)
     width = tf.random.stateless_uniform([], seed=rng_seed + 1, minval=0, maxval=7, dtype=tf.int32)
     start = tf.random.stateless_uniform([], seed=rng_seed + 2, minval=0, maxval=INPUT_SHAPE[0] - 6, dtype=tf.int32)
     bands = tf.range(INPUT_SHAPE[0])
     mask = tf.cast((bands >= start) & (bands < start + width), tf.float32)[:, None, None]
-    x = x * (1.0 - mask) + (-2.0) * mask
+    x = x * (1.0 - mask) + LOG_MEL_FLOOR * mask
     tilt_db = tf.random.stateless_uniform([], seed=rng_seed + 3, minval=-6.0, maxval=6.0)
     ramp = tf.linspace(-0.5, 0.5, INPUT_SHAPE[0])[:, None, None]
     # Two smooth resonances or dips (another sample set's colour): +-6 dB, 4..16 mel bands wide.
@@ -179,7 +179,7 @@ def _augment(x, rng_seed):
     gains = tf.random.stateless_uniform([2], seed=rng_seed + 6, minval=-6.0, maxval=6.0)
     band = tf.cast(tf.range(INPUT_SHAPE[0]), tf.float32)[:, None]
     eq_db = tf.reduce_sum(gains * tf.exp(-0.5 * tf.square((band - centres) / widths)), axis=1)[:, None, None]
-    return tf.maximum(x + (tilt_db * ramp + eq_db) / 50.0, -2.0)
+    return tf.maximum(x + (tilt_db * ramp + eq_db) / DB_PER_UNIT, LOG_MEL_FLOOR)
 
 
 TRANSPOSED_SHARE = 0.5  # of the examples, each epoch
@@ -197,7 +197,7 @@ def _transposed(x, rng_seed):
     shift = tf.where(draw < TRANSPOSED_SHARE / 2, bands, tf.where(draw < TRANSPOSED_SHARE, -bands, 0))
     source = tf.range(INPUT_SHAPE[0]) - shift
     inside = ((source >= 0) & (source < INPUT_SHAPE[0]))[:, None, None]
-    moved = tf.where(inside, tf.roll(x, shift=shift, axis=0), -2.0)
+    moved = tf.where(inside, tf.roll(x, shift=shift, axis=0), LOG_MEL_FLOOR)
     return moved, tf.cast(shift != 0, tf.float32)
 
 
