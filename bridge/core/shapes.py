@@ -34,6 +34,7 @@ that are line-like themselves, and the other way round.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ def outline(strokes: Sequence[np.ndarray]) -> Outline | None:
         return None
     every = np.concatenate(marks)
     low = every.min(axis=0)
-    size = float(np.ptp(every, axis=0).max())
+    size = float((every.max(axis=0) - low).max())
     if size < MIN_SIZE_PX:
         return None
     resampled = [_resampled((m - low) / size) for m in marks]
@@ -125,8 +126,8 @@ def outline_from_lists(strokes: list[list[list[float]]]) -> Outline:
 
 def _resampled(points: np.ndarray) -> np.ndarray | None:
     """A stroke resampled every STEP along its length (its two ends kept); None if it has no length."""
-    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    step = points[1:] - points[:-1]
+    arc = _from_zero(np.sqrt((step * step).sum(axis=1)))  # np.linalg.norm's sum, without its overhead
     if arc[-1] <= 0:
         return None
     steps = max(round(arc[-1] / STEP), 1)
@@ -138,12 +139,11 @@ def features(shape: Outline) -> Features:
     """The point cloud and global measures of an outline (pure: the same outline, the same features)."""
     paths = joined(shape.strokes)
     dense = np.concatenate([_local(path) for path in paths])
-    pick = np.round(np.linspace(0, len(dense) - 1, POINTS)).astype(int)
-    cloud = dense[pick].copy()
-    cloud[:, :2] -= cloud[:, :2].mean(axis=0)
+    cloud = dense[_picked(len(dense))]  # a copy (indexed by an array), centred in place
+    cloud[:, :2] -= _mean(cloud[:, :2], axis=0)
     arcs = [_arc(path) for path in paths]
     longest = max(range(len(arcs)), key=lambda i: arcs[i][-1])
-    gap = float(np.linalg.norm(paths[longest][-1] - paths[longest][0]))
+    gap = _length(paths[longest][-1] - paths[longest][0])
     flatness, line_like, across = _spread(dense[:, :2])
     offsets = [path @ across for path in paths]
     every = np.concatenate(offsets)
@@ -154,6 +154,14 @@ def features(shape: Outline) -> Features:
                     flatness=flatness, paths=len(paths), line_like=line_like, sharpness=_sharpness(paths),
                     ease=min(_ease(arcs, offsets, turns), EASE_CLIP), corner=_corner(paths, arcs, turns),
                     radius_trend=trend, inner_end=inner)
+
+
+@functools.lru_cache(maxsize=256)
+def _picked(k: int) -> np.ndarray:
+    """Which of k points make the point cloud: POINTS spread evenly (read-only: shared by every mark of k)."""
+    pick = np.round(np.linspace(0, k - 1, POINTS)).astype(int)
+    pick.flags.writeable = False
+    return pick
 
 
 def joined(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -183,7 +191,7 @@ def _joins(path: np.ndarray, strokes: Sequence[np.ndarray]) -> list[tuple[float,
         for at_end, end in ((True, path[-1]), (False, path[0])):
             for piece in (stroke, stroke[::-1]):
                 touching = piece[0] if at_end else piece[-1]
-                found.append((float(np.linalg.norm(end - touching)), i, at_end, piece))
+                found.append((_length(end - touching), i, at_end, piece))
     return found
 
 
@@ -191,19 +199,36 @@ def _local(path: np.ndarray) -> np.ndarray:
     """(k, FEATURES): x, y, the doubled-angle direction (cos, sin) weighted, how sharply the line turns (0..1)
     over TURN_STEPS and over WIDE_TURN_STEPS, weighted: a corner turns as much over both, a curve more over
     the wider one."""
-    k = len(path)
+    back, ahead = _neighbours(len(path))
+    behind, beyond = path[back], path[ahead]  # (3, k, 2)
+    out = np.empty((len(path), FEATURES))
+    out[:, :2] = path
+    chord = beyond[0] - behind[0]
+    doubled = 2 * np.arctan2(chord[:, 1], chord[:, 0])
+    np.multiply(TANGENT_WEIGHT, np.cos(doubled), out=out[:, 2])
+    np.multiply(TANGENT_WEIGHT, np.sin(doubled), out=out[:, 3])
+    # both scales at once: (2, k, 2) chords before and after each point
+    before = path - behind[1:]
+    after = beyond[1:] - path
+    # the dot product as numpy's sum: at the ends (a zero chord) it is +0, which makes the turn 0, not pi
+    turns = np.abs(np.arctan2(before[..., 0] * after[..., 1] - before[..., 1] * after[..., 0],
+                              (before * after).sum(axis=-1)))
+    out[:, 4:] = (_TURN_WEIGHTS * turns / math.pi).T
+    return out
+
+
+_TURN_WEIGHTS = np.array([[TURN_WEIGHT], [WIDE_TURN_WEIGHT]])
+
+
+@functools.lru_cache(maxsize=256)
+def _neighbours(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For k points, (back, ahead): (3, k) indices of the point TANGENT_STEPS, TURN_STEPS and WIDE_TURN_STEPS
+    before and after each point, within the path (read-only: shared by every path of k points)."""
     index = np.arange(k)
-    back, ahead = np.maximum(index - TANGENT_STEPS, 0), np.minimum(index + TANGENT_STEPS, k - 1)
-    chord = path[ahead] - path[back]
-    angle = np.arctan2(chord[:, 1], chord[:, 0])
-    turns = []
-    for steps in (TURN_STEPS, WIDE_TURN_STEPS):
-        before = path - path[np.maximum(index - steps, 0)]
-        after = path[np.minimum(index + steps, k - 1)] - path
-        turns.append(np.abs(np.arctan2(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0],
-                                       (before * after).sum(axis=1))))
-    return np.column_stack([path, TANGENT_WEIGHT * np.cos(2 * angle), TANGENT_WEIGHT * np.sin(2 * angle),
-                            TURN_WEIGHT * turns[0] / math.pi, WIDE_TURN_WEIGHT * turns[1] / math.pi])
+    steps = np.array([[TANGENT_STEPS], [TURN_STEPS], [WIDE_TURN_STEPS]])
+    back, ahead = np.maximum(index - steps, 0), np.minimum(index + steps, k - 1)
+    back.flags.writeable = ahead.flags.writeable = False
+    return back, ahead
 
 
 def _simplified(path: np.ndarray, tolerance: float) -> np.ndarray:
@@ -220,10 +245,12 @@ def _simplified(path: np.ndarray, tolerance: float) -> np.ndarray:
         cx, cy = xs[b] - xs[a], ys[b] - ys[a]
         length = math.hypot(cx, cy)
         if b - a <= _FEW:  # a few points: a loop is faster than numpy's calls, and computes the same
-            offs = [abs((xs[j] - xs[a]) * cy - (ys[j] - ys[a]) * cx) / length if length > 0
-                    else math.hypot(xs[j] - xs[a], ys[j] - ys[a]) for j in range(a + 1, b)]
-            i = max(range(len(offs)), key=offs.__getitem__)
-            farthest = offs[i]
+            xa, ya = xs[a], ys[a]
+            inside = zip(xs[a + 1:b], ys[a + 1:b])
+            offs = ([abs((px - xa) * cy - (py - ya) * cx) / length for px, py in inside] if length > 0
+                    else [math.hypot(px - xa, py - ya) for px, py in inside])
+            farthest = max(offs)
+            i = offs.index(farthest)  # the first farthest, as numpy's argmax
         else:
             dx, dy = x[a + 1:b] - xs[a], y[a + 1:b] - ys[a]
             off = np.abs(dx * cy - dy * cx) / length if length > 0 else np.hypot(dx, dy)
@@ -242,9 +269,9 @@ def _sharpness(paths: Sequence[np.ndarray]) -> float:
     turns = []
     for path in paths:
         corners = _simplified(path, SHARPNESS_TOLERANCE)
-        direction = np.diff(corners, axis=0)
+        direction = corners[1:] - corners[:-1]
         angle = np.arctan2(direction[:, 1], direction[:, 0])
-        turns.append(np.abs((np.diff(angle) + math.pi) % (2 * math.pi) - math.pi))
+        turns.append(np.abs((angle[1:] - angle[:-1] + math.pi) % (2 * math.pi) - math.pi))
     every = np.concatenate(turns)
     total = float(every.sum())
     return float((every**2).sum()) / total / math.pi if total > 0 else 0.0
@@ -270,10 +297,11 @@ def _ease(arcs: Sequence[np.ndarray], offsets: Sequence[np.ndarray], turning: Se
         start, length, rise = start[kept], length[kept], rise[kept]
         at = arc[start][:, None] + length[:, None] * along[None, :]  # (stretches, EASE_POINTS) along the path
         risen = (np.interp(at, arc, offset) - offset[start][:, None]) / rise[:, None]
-        eases.append(np.abs(risen - along[None, :]).mean(axis=1))
+        eases.append(_mean(np.abs(risen - along[None, :]), axis=1))
         lengths.append(length)
     weights = np.concatenate(lengths)
-    return float(np.average(np.concatenate(eases), weights=weights)) if weights.sum() > 0 else 0.0
+    total = weights.sum()
+    return float((np.concatenate(eases) * weights).sum() / total) if total > 0 else 0.0
 
 
 def _corner(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], turning: Sequence[np.ndarray]) -> float:
@@ -288,32 +316,33 @@ def _corner(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray], turning: Se
         if len(turns) < 3:
             continue
         at = arc[turns]
-        stretch = np.diff(at)
+        stretch = at[1:] - at[:-1]
         span = np.minimum(stretch[:-1], stretch[1:])
         at = at[1:-1]
         # one interpolation for every point: the turning points, then each span's points before and after
-        where = np.concatenate([at] + [np.clip(at + sign * share * span, 0.0, arc[-1])
-                                       for share in CORNER_SPANS for sign in (-1.0, 1.0)])
-        x, y = np.interp(where, arc, path[:, 0]), np.interp(where, arc, path[:, 1])
-        k = len(at)
-        for i, share in enumerate((0, 1)):
-            bx, by = x[:k] - x[k * (1 + 2 * i):k * (2 + 2 * i)], y[:k] - y[k * (1 + 2 * i):k * (2 + 2 * i)]
-            ax, ay = x[k * (2 + 2 * i):k * (3 + 2 * i)] - x[:k], y[k * (2 + 2 * i):k * (3 + 2 * i)] - y[:k]
-            turn = float(np.abs(np.arctan2(bx * ay - by * ax, bx * ax + by * ay)).sum())
-            if share == 0:
-                small += turn
-            else:
-                large += turn
+        around = np.clip(at + _CORNER_OFFSETS * span, 0.0, arc[-1])  # (4, k): rows as _CORNER_OFFSETS
+        where = np.concatenate([at, around.ravel()])
+        x = np.interp(where, arc, path[:, 0]).reshape(5, -1)
+        y = np.interp(where, arc, path[:, 1]).reshape(5, -1)
+        bx, by = x[0] - x[1::2], y[0] - y[1::2]  # (2, k): to each turning point from before it, per span
+        ax, ay = x[2::2] - x[0], y[2::2] - y[0]  # ... from it to after it
+        small_turn, large_turn = np.abs(np.arctan2(bx * ay - by * ax, bx * ax + by * ay)).sum(axis=1)
+        small += float(small_turn)
+        large += float(large_turn)
     return small / large if large > 0 else 1.0
+
+
+# `_corner`: where its chords end, as a share of the span: before and after, over each of CORNER_SPANS
+_CORNER_OFFSETS = np.array([[sign * share] for share in CORNER_SPANS for sign in (-1.0, 1.0)])
 
 
 def _radii(path: np.ndarray, arc: np.ndarray) -> tuple[float, float]:
     """(how steadily the distance from the path's centre grows or shrinks along it: |correlation| of the two,
     the nearer end's distance from the centre over the farthest point's). A spiral about (0.8, 0.2), a circle
     or ellipse (0.2, 0.8) whatever its turns: what sets a loose spiral apart from a circle."""
-    centred = path - path.mean(axis=0)
+    centred = path - _mean(path, axis=0)
     radius = np.sqrt(np.einsum("ij,ij->i", centred, centred))
-    radius_off, arc_off = radius - radius.mean(), arc - arc.mean()
+    radius_off, arc_off = radius - _mean(radius), arc - _mean(arc)
     spread = math.sqrt(float(radius_off @ radius_off) * float(arc_off @ arc_off))
     trend = abs(float(radius_off @ arc_off)) / spread if spread > 0 else 0.0
     return min(trend, 1.0), min(float(radius[0]), float(radius[-1])) / max(float(radius.max()), 1e-9)
@@ -323,26 +352,49 @@ def _turning_points(values: list[float], hysteresis: float) -> list[int]:
     """The indices where `values` turns back (an extreme it then leaves by more than `hysteresis`), and its
     two ends."""
     points = [0]
-    top = bottom = 0
+    top = bottom = 0  # where the highest and lowest value since the last turning point are
+    high = low = values[0]
     going = 0  # 1: up towards a top, -1: down towards a bottom, 0: not known yet
     for i, value in enumerate(values):
-        if value > values[top]:
-            top = i
-        if value < values[bottom]:
-            bottom = i
-        if going >= 0 and values[top] - value > hysteresis:
+        if value > high:
+            top, high = i, value
+        if value < low:
+            bottom, low = i, value
+        if going >= 0 and high - value > hysteresis:
             points.append(top)
-            going, bottom = -1, i
-        elif going <= 0 and value - values[bottom] > hysteresis:
+            going, bottom, low = -1, i, value
+        elif going <= 0 and value - low > hysteresis:
             points.append(bottom)
-            going, top = 1, i
+            going, top, high = 1, i, value
     points.append(len(values) - 1)
     return sorted(set(points))
 
 
+def _mean(values: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """np.mean (the same sum over the same count, so the same result) without its Python overhead, which on
+    arrays as short as a mark's dominates."""
+    count = values.size if axis is None else values.shape[axis]
+    found: np.ndarray = values.sum(axis=axis) / count
+    return found
+
+
 def _arc(stroke: np.ndarray) -> np.ndarray:
     """Cumulative length along a stroke, from 0."""
-    return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
+    step = stroke[1:] - stroke[:-1]
+    return _from_zero(np.hypot(step[:, 0], step[:, 1]))
+
+
+def _from_zero(lengths: np.ndarray) -> np.ndarray:
+    """0, then the running total of `lengths`."""
+    total = np.zeros(len(lengths) + 1)
+    np.cumsum(lengths, out=total[1:])
+    return total
+
+
+def _length(vector: np.ndarray) -> float:
+    """A vector's length as np.linalg.norm computes it (the root of its dot product with itself), without the
+    overhead of its checks, which on a 2-vector is most of its time."""
+    return math.sqrt(float(vector @ vector))
 
 
 def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
@@ -355,8 +407,9 @@ def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
     for path, arc in zip(paths, arcs):
         count = max(round(POINTS * float(arc[-1]) / total_length), 2)
         at = np.linspace(0.0, arc[-1], count)
-        dx, dy = np.diff(np.interp(at, arc, path[:, 0])), np.diff(np.interp(at, arc, path[:, 1]))
-        turning = np.diff(np.arctan2(dy, dx))
+        x, y = np.interp(at, arc, path[:, 0]), np.interp(at, arc, path[:, 1])
+        direction = np.arctan2(y[1:] - y[:-1], x[1:] - x[:-1])
+        turning = direction[1:] - direction[:-1]
         total += abs(float(((turning + math.pi) % (2 * math.pi) - math.pi).sum())) / (2 * math.pi)
     return min(max(total, WINDING_RANGE[0]), WINDING_RANGE[1])
 
@@ -364,16 +417,18 @@ def _winding(paths: Sequence[np.ndarray], arcs: Sequence[np.ndarray]) -> float:
 def _spread(points: np.ndarray) -> tuple[float, bool, np.ndarray]:
     """(minor / major spread of the points, whether every point lies within LINE_DEVIATION of the major axis,
     the unit vector across that axis), from the 2x2 covariance in closed form."""
-    centred = points - points.mean(axis=0)
-    xx, yy, xy = (centred[:, 0] ** 2).mean(), (centred[:, 1] ** 2).mean(), (centred[:, 0] * centred[:, 1]).mean()
+    centred = points - _mean(points, axis=0)
+    xx, yy, xy = _mean(centred[:, 0] ** 2), _mean(centred[:, 1] ** 2), _mean(centred[:, 0] * centred[:, 1])
     half_sum, root = (xx + yy) / 2, math.hypot((xx - yy) / 2, xy)
     major, minor = half_sum + root, max(half_sum - root, 0.0)
     flatness = math.sqrt(minor / major) if major > 0 else 0.0
     angle = 0.5 * math.atan2(2 * xy, xx - yy)  # of the major axis
-    along = centred[:, 0] * math.cos(angle) + centred[:, 1] * math.sin(angle)
-    across = centred[:, 1] * math.cos(angle) - centred[:, 0] * math.sin(angle)
-    line_like = float(np.abs(across).max()) <= LINE_DEVIATION * max(float(np.ptp(along)), 1e-9)
-    return flatness, line_like, np.array([-math.sin(angle), math.cos(angle)])
+    cos, sin = math.cos(angle), math.sin(angle)
+    x, y = centred[:, 0], centred[:, 1]
+    along, across = x * cos + y * sin, y * cos - x * sin
+    widest = max(float(across.max()), -float(across.min()))
+    line_like = widest <= LINE_DEVIATION * max(float(along.max() - along.min()), 1e-9)
+    return flatness, line_like, np.array([-sin, cos])
 
 
 # The global measures two marks' differences of which `pair_features` gives, after their cloud distance.
@@ -409,21 +464,22 @@ def _scalars(found: Features) -> list[float]:
 
 _ANGLES = np.radians(np.array(ROTATIONS_DEG))
 VARIANTS = len(ROTATIONS_DEG) + 1  # each rotation as drawn, and the mark mirrored top to bottom
+# (rotations, 1, 2): cos and sin of each rotation, for the positions, then for the doubled-angle directions
+_COS = np.stack([np.cos(_ANGLES), np.cos(2 * _ANGLES)], axis=1)[:, None, :]
+_SIN = np.stack([np.sin(_ANGLES), np.sin(2 * _ANGLES)], axis=1)[:, None, :]
+_MIRROR = np.array([1.0, -1.0, 1.0, -1.0, 1.0, 1.0])  # top to bottom: y and the direction's sine negated
 
 
 def _turned(cloud: np.ndarray) -> np.ndarray:
-    """(VARIANTS, POINTS, FEATURES): the cloud turned by each of ROTATIONS_DEG (directions turn twice as far),
-    then mirrored top to bottom (y and the direction's sine negated)."""
-    out = np.empty((len(_ANGLES), POINTS, FEATURES))
-    for first, angles in ((0, _ANGLES), (2, 2 * _ANGLES)):  # positions, then doubled-angle directions
-        c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
-        x, y = cloud[None, :, first], cloud[None, :, first + 1]
-        out[:, :, first], out[:, :, first + 1] = c * x - s * y, s * x + c * y
-    out[:, :, 4:] = cloud[None, :, 4:]
-    mirrored = cloud[None].copy()
-    mirrored[:, :, 1] *= -1
-    mirrored[:, :, 3] *= -1
-    return np.concatenate([out, mirrored])
+    """(VARIANTS * POINTS, FEATURES) float32: the cloud turned by each of ROTATIONS_DEG (directions turn twice as
+    far), then mirrored top to bottom (y and the direction's sine negated). Computed in float64, then rounded."""
+    out = np.empty((VARIANTS, POINTS, FEATURES), np.float32)
+    rotations = len(ROTATIONS_DEG)
+    x, y = cloud[None, :, 0:4:2], cloud[None, :, 1:4:2]  # (1, n, 2): the position's and the direction's
+    out[:rotations, :, 0:4:2], out[:rotations, :, 1:4:2] = _COS * x - _SIN * y, _SIN * x + _COS * y
+    out[:rotations, :, 4:] = cloud[None, :, 4:]
+    out[rotations] = cloud * _MIRROR
+    return out.reshape(-1, FEATURES)
 
 
 _VARIANT_COST = np.array([0.0] * len(ROTATIONS_DEG) + [MIRROR_PENALTY], np.float32)[:, None]
@@ -450,29 +506,42 @@ def pair_features(candidate: Features, templates: TemplateSet) -> np.ndarray:
     the smallest over the candidate turned by ROTATIONS_DEG and mirrored (plus MIRROR_PENALTY), clipped to
     CLOUD_CLIP; then |difference| of each global measure (for `paths`: 1 if the numbers differ)."""
     m = len(templates)
-    turned = _turned(candidate.cloud).reshape(-1, FEATURES).astype(np.float32)  # (V * n, FEATURES)
+    turned = _turned(candidate.cloud)  # (V * n, FEATURES)
     norms = (turned**2).sum(axis=1)
     doubled = -2.0 * turned
-    to_template = np.empty((VARIANTS, m), np.float32)  # mean distance of a candidate point to its nearest
-    to_candidate = np.empty((VARIANTS, m), np.float32)  # ... of a template point to its nearest
+    # squared distance of each template point to its nearest point of each variant, and the other way round
+    to_candidate = np.empty((VARIANTS, m, POINTS), np.float32)
+    to_template = np.empty((m, VARIANTS, POINTS), np.float32)
     for start in range(0, m, CHUNK):
         count = min(CHUNK, m - start)
         rows = slice(start * POINTS, (start + count) * POINTS)
         flat, flat_norms = templates.flat[rows], templates.norms[rows]
         # both orientations, so each nearest neighbour is a minimum over a leading axis (fast in numpy)
-        by_candidate = doubled @ flat.T
-        by_candidate += norms[:, None]
-        by_candidate += flat_norms[None, :]
-        nearest = by_candidate.reshape(VARIANTS, POINTS, count, POINTS).min(axis=1)  # (V, c, n_t)
-        to_candidate[:, start:start + count] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=2)
-        by_template = flat @ doubled.T
-        by_template += flat_norms[:, None]
-        by_template += norms[None, :]
-        nearest = by_template.reshape(count, POINTS, VARIANTS, POINTS).min(axis=1)  # (c, V, n_c)
-        to_template[:, start:start + count] = np.sqrt(np.maximum(nearest, 0.0)).mean(axis=2).T
-    cloud = ((to_template + to_candidate) / 2 + _VARIANT_COST).min(axis=0).astype(np.float64)
+        to_candidate[:, start:start + count] = _smallest(doubled @ flat.T, norms, (VARIANTS, POINTS, count, POINTS))
+        to_template[start:start + count] = _smallest(flat @ doubled.T, flat_norms, (count, POINTS, VARIANTS, POINTS))
+    # then the norm of the point each minimum is for (`_smallest`)
+    to_candidate += templates.norms.reshape(m, POINTS)[None]
+    to_template += norms.reshape(VARIANTS, POINTS)[None]
+    mean_distances = _mean_root(to_template).T + _mean_root(to_candidate)  # (V, m)
+    cloud = (mean_distances / 2 + _VARIANT_COST).min(axis=0).astype(np.float64)
     out = np.empty((m, len(PAIR_FEATURES)))
     out[:, 0] = np.minimum(cloud, CLOUD_CLIP)
     np.abs(templates.scalars - np.array(_scalars(candidate)), out=out[:, 1:])
     out[:, _PATHS] = out[:, _PATHS] != 0
     return out
+
+
+def _smallest(products: np.ndarray, row_norms: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Squared distances without the column norm, smallest over axis 1 of `shape` (rows (shape[0], shape[1]),
+    columns (shape[2], shape[3])): `products` (-2 x the dot products, float32) + each row's norm. The column
+    norm, the same for every row a minimum is taken over, is added after it: rounding a sum is monotonic, so
+    that gives the same float32 as adding it to every product first, for a fraction of the work."""
+    products += row_norms[:, None]
+    smallest: np.ndarray = products.reshape(shape).min(axis=1)
+    return smallest
+
+
+def _mean_root(nearest: np.ndarray) -> np.ndarray:
+    """Squared distances (a, b, points) -> (a, b) mean distance."""
+    root: np.ndarray = _mean(np.sqrt(np.maximum(nearest, 0.0)), axis=2)
+    return root
