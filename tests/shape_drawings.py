@@ -7,9 +7,10 @@ A shape is made in unit coordinates from its own parameters (how many zigzag seg
 closed shape starts and which way it runs, in which order and direction a multi-stroke shape's strokes are
 drawn), then bent as a hand bends it: corners moved, the whole path wobbling slowly, stretched on one axis,
 rotated by up to ±20°, scaled to 40-150 px (its larger side) and placed anywhere on the 400 px canvas. Each
-stroke is then sampled as a mouse reports it (a hand's speed profile, a point every 8-16 ms, whole canvas px,
-repeated positions dropped, the release point appended at pen up as the canvas does), in a random palette
-colour and pen width, with a pause between strokes.
+stroke is then sampled as a mouse reports it (a hand's speed profile, slowed where the line bends as far as the
+hand's acceleration requires, a point every 8-16 ms, whole canvas px, repeated positions dropped, the release
+point appended at pen up as the canvas does), in a random palette colour and pen width, with a pause between
+strokes.
 
 Three styles stand for three hands: `STYLE_A` draws carefully and consistently (zigzags of 4-5 segments going
 up first, spirals one way round, triangles in one stroke); `STYLE_C` is another consistent hand with other
@@ -38,6 +39,7 @@ from bridge.core.labels import CANVAS_SIZE_PX, PALETTE_HEX
 SHAPES: tuple[str, ...] = ("circle", "zigzag", "wave", "spiral", "triangle", "cross")
 UNRELATED: tuple[str, ...] = ("line", "wavy", "dab", "scribble", "square", "star", "heart", "check", "arrow", "plus")
 EVENT_MS = (8.0, 16.0)  # mouse event spacing
+CURVATURE_WINDOW_PX = 2.0  # a bend is measured over this much line either side (a drawn corner's radius)
 
 
 @dataclass(frozen=True)
@@ -60,28 +62,29 @@ class Style:
     speed_px_s: tuple[float, float]
     first_ups: tuple[bool, ...]  # a zigzag or wave goes up first (True), down first (False): a habit, or both
     reversed_share: float  # how often a zigzag or wave is drawn right to left
+    acceleration_px_s2: float  # how fast the hand can turn: speed at most sqrt(this / curvature)
 
 
 STYLE_A = Style("A", zigzag_segments=(4, 5), wave_periods=(1.5, 2.0), wave_steepness=(0.12, 0.22),
                 spiral_turns=(2.0, 2.6), spiral_ways=(1.0,), triangle_strokes=(1,), cross_angle_deg=(80.0, 100.0),
                 aspect=(0.85, 1.15), closure_deg=(-10.0, 15.0), corner_jitter=0.03, wobble=0.008,
                 tremor_px=0.3, speed_px_s=(150.0, 600.0), first_ups=(True,),
-                reversed_share=0.0)
+                reversed_share=0.0, acceleration_px_s2=8000.0)
 STYLE_B = Style("B", zigzag_segments=(5, 6), wave_periods=(1.0, 1.6), wave_steepness=(0.1, 0.25),
                 spiral_turns=(1.6, 2.4), spiral_ways=(-1.0, 1.0), triangle_strokes=(1, 3),
                 cross_angle_deg=(65.0, 115.0), aspect=(0.75, 1.3), closure_deg=(-25.0, 35.0), corner_jitter=0.05,
                 wobble=0.015, tremor_px=0.6, speed_px_s=(100.0, 1200.0),
-                first_ups=(True, False), reversed_share=0.3)
+                first_ups=(True, False), reversed_share=0.3, acceleration_px_s2=15000.0)
 STYLE_C = Style("C", zigzag_segments=(3, 4), wave_periods=(2.0, 2.5), wave_steepness=(0.12, 0.25),
                 spiral_turns=(2.5, 3.2), spiral_ways=(-1.0,), triangle_strokes=(3,), cross_angle_deg=(75.0, 105.0),
                 aspect=(0.8, 1.25), closure_deg=(-15.0, 25.0), corner_jitter=0.04, wobble=0.012,
                 tremor_px=0.45, speed_px_s=(120.0, 900.0), first_ups=(False,),
-                reversed_share=0.3)
+                reversed_share=0.3, acceleration_px_s2=10000.0)
 STYLE_D = Style("D", zigzag_segments=(6, 7), wave_periods=(2.5, 3.0), wave_steepness=(0.15, 0.25),
                 spiral_turns=(1.4, 1.9), spiral_ways=(-1.0, 1.0), triangle_strokes=(2,), cross_angle_deg=(60.0, 120.0),
                 aspect=(0.7, 1.4), closure_deg=(-30.0, 5.0), corner_jitter=0.035, wobble=0.01,
                 tremor_px=0.8, speed_px_s=(200.0, 1500.0), first_ups=(True, False),
-                reversed_share=0.5)
+                reversed_share=0.5, acceleration_px_s2=20000.0)
 STYLES = {"A": STYLE_A, "B": STYLE_B, "C": STYLE_C, "D": STYLE_D}
 
 
@@ -325,19 +328,18 @@ def _dab_points(rng: np.random.Generator, path: np.ndarray, t0: float, quantum: 
 
 def _mouse_points(rng: np.random.Generator, path: np.ndarray, t0: float, quantum: float,
                   style: Style) -> tuple[Point, ...]:
-    """Mouse events along one stroke: a hand's speed profile, an event every 8-16 ms, whole px."""
+    """Mouse events along one stroke: a hand's speed profile, slowed where the line bends, an event every 8-16 ms,
+    whole px."""
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
-    length = float(arc[-1])
     speed = math.exp(rng.uniform(*np.log(style.speed_px_s)))
-    duration_ms = max(1000.0 * length / speed, 60.0)
     profile = str(rng.choice(["min-jerk", "ease-out", "steady"], p=[0.6, 0.25, 0.15]))
+    arc_time = _arc_times(path, arc, speed, profile, style.acceleration_px_s2)
+    duration_ms = max(1000.0 * float(arc_time[-1]), 60.0)
     rate = rng.uniform(*EVENT_MS)
     times = [0.0]
     while times[-1] < duration_ms:
         times.append(times[-1] + float(np.clip(rate + rng.normal(0, 1.5), *EVENT_MS)))
-    tau = np.minimum(np.array(times) / duration_ms, 1.0)
-    s = {"min-jerk": 10 * tau**3 - 15 * tau**4 + 6 * tau**5, "ease-out": 1 - (1 - tau) ** 2, "steady": tau}[profile]
-    along = s * length
+    along = np.interp(np.array(times) / duration_ms * arc_time[-1], arc_time, arc)
     xy = np.stack([np.interp(along, arc, path[:, 0]), np.interp(along, arc, path[:, 1])], axis=1)
     t_s = np.array(times) / 1000.0
     for axis in (0, 1):  # tremor: a hand's 6-12 Hz shake, damped by the mouse
@@ -349,3 +351,25 @@ def _mouse_points(rng: np.random.Generator, path: np.ndarray, t0: float, quantum
     points = [Point(float(x), float(y), float(ti)) for (x, y), ti in zip(xy, t)]
     points.append(Point(points[-1].x, points[-1].y, points[-1].t_ms + float(rng.uniform(*EVENT_MS))))
     return tuple(points)
+
+
+def _arc_times(path: np.ndarray, arc: np.ndarray, speed: float, profile: str, acceleration: float) -> np.ndarray:
+    """Seconds from the stroke's start to each point of `path`.
+
+    The hand follows the stroke's speed profile (`speed` its mean where nothing slows it) but can only turn so
+    fast: where the line bends with curvature k (1/px), its speed is at most sqrt(acceleration / k), so it slows
+    into a corner and round a tight crest as a hand does. No hand passes a corner at full speed: its direction
+    would change at once."""
+    tau = np.linspace(0.0, 1.0, 1001)  # the profile in time: the share of the stroke covered at each share of it
+    covered = {"min-jerk": 10 * tau**3 - 15 * tau**4 + 6 * tau**5, "ease-out": 1 - (1 - tau) ** 2,
+               "steady": tau}[profile]
+    relative_speed = np.interp(arc / max(float(arc[-1]), 1e-9), covered, np.gradient(covered, tau))
+    along_profile = speed * np.maximum(relative_speed, 0.05)
+    heading = np.unwrap(np.arctan2(*np.diff(path, axis=0).T[::-1]))
+    turned = np.concatenate([[0.0], np.cumsum(np.diff(heading)), [np.sum(np.diff(heading))]])  # per point
+    window = CURVATURE_WINDOW_PX
+    curvature = np.abs(np.interp(arc + window, arc, turned) - np.interp(arc - window, arc, turned)) / (2 * window)
+    allowed = np.sqrt(acceleration / np.maximum(curvature, 1e-9))
+    step_speed = np.minimum(along_profile, allowed)
+    mid = 0.5 * (step_speed[1:] + step_speed[:-1])
+    return np.concatenate([[0.0], np.cumsum(np.diff(arc) / mid)])
