@@ -61,7 +61,7 @@ class TrainConfig:
     out_dir: Path = MODEL_DIR
     cache_dir: Path | None = None
     seed: int = 1234
-    epochs: int = 30
+    epochs: int = 40
     members: int = 2  # nets trained with seeds seed, seed+1, ...; the exported model averages them
     passes: int = 2  # each training program is rendered this many times per soundfont, with new draws
     nsynth_repeat: int = 4  # the NSynth notes are seen this many times per epoch (the reference instruments)
