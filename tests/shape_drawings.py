@@ -364,12 +364,12 @@ def _arc_times(path: np.ndarray, arc: np.ndarray, speed: float, profile: str, ac
     covered = {"min-jerk": 10 * tau**3 - 15 * tau**4 + 6 * tau**5, "ease-out": 1 - (1 - tau) ** 2,
                "steady": tau}[profile]
     relative_speed = np.interp(arc / max(float(arc[-1]), 1e-9), covered, np.gradient(covered, tau))
-    along_profile = speed * np.maximum(relative_speed, 0.05)
-    heading = np.unwrap(np.arctan2(*np.diff(path, axis=0).T[::-1]))
-    turned = np.concatenate([[0.0], np.cumsum(np.diff(heading)), [np.sum(np.diff(heading))]])  # per point
+    profile_speed = speed * np.maximum(relative_speed, 0.05)
+    turns = np.diff(np.unwrap(np.arctan2(*np.diff(path, axis=0).T[::-1])))  # at each inner point
+    turned = np.concatenate([[0.0], np.cumsum(turns), [turns.sum()]])  # from the start to each point
     window = CURVATURE_WINDOW_PX
     curvature = np.abs(np.interp(arc + window, arc, turned) - np.interp(arc - window, arc, turned)) / (2 * window)
     allowed = np.sqrt(acceleration / np.maximum(curvature, 1e-9))
-    step_speed = np.minimum(along_profile, allowed)
+    step_speed = np.minimum(profile_speed, allowed)
     mid = 0.5 * (step_speed[1:] + step_speed[:-1])
     return np.concatenate([[0.0], np.cumsum(np.diff(arc) / mid)])
